@@ -1,0 +1,45 @@
+GO ?= go
+BIN ?= bin
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+
+.PHONY: all build test vet bench fuzz test-deps clean
+
+all: build
+
+## build: the clickedge binary in ./bin
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/clickedge ./cmd/clickedge
+
+## test: go vet, then every test (integration tests included) with the race detector
+test: test-deps
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 10m ./...
+
+## bench: Go benchmarks of the hot path, cache and parsers, with allocations
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## fuzz: each fuzz target for FUZZTIME (default 30s)
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParsePath$$' -fuzztime $(FUZZTIME) ./redirect
+	$(GO) test -run '^$$' -fuzz '^FuzzPassthrough$$' -fuzztime $(FUZZTIME) ./redirect
+	$(GO) test -run '^$$' -fuzz '^FuzzDestination$$' -fuzztime $(FUZZTIME) ./linkcache
+
+## test-deps: the integration tests need a real redis-server on PATH
+test-deps:
+	@if ! command -v redis-server >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "redis-server is missing; installing it with apt-get"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+		else \
+			echo "redis-server is missing; the integration tests need it. Install it with:"; \
+			echo "    sudo apt-get update && sudo apt-get install -y redis-server"; \
+			echo "(or: brew install redis)"; \
+			exit 1; \
+		fi; \
+	fi
+
+clean:
+	rm -rf $(BIN)

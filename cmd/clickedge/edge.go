@@ -1,0 +1,268 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/clickedge/clickedge/linkcache"
+	"github.com/clickedge/clickedge/redirect"
+)
+
+// edgeFlags are the flags of serve and dev.
+type edgeFlags struct {
+	listenAddr, internalListenAddr, publicURL string
+	trustedProxies, clientIPHeader            string
+	readTimeout, writeTimeout, idleTimeout    time.Duration
+	maxHeaderBytes, maxConcurrency            int
+	shutdownDelay                             time.Duration
+
+	redisAddr, redisUsername, redisPassword string
+	redisDB, redisPoolSize                  int
+	redisTimeout                            time.Duration
+
+	cacheMaxBytes                                 int64
+	cacheTTL, cacheNegativeTTL, cacheLookupTimout time.Duration
+
+	adminToken string
+
+	kafkaBrokers, kafkaTopic, spoolDir, geoipDB string
+
+	logLevel, logFormat string
+}
+
+// register defines the flags on fs with the defaults of the command.
+func (f *edgeFlags) register(fs *flag.FlagSet, dev bool) {
+	listen, internal, delay, logFormat := ":8080", ":8081", 5*time.Second, "json"
+	if dev {
+		listen, internal, delay, logFormat = "127.0.0.1:8080", "127.0.0.1:8081", 0, "console"
+	}
+	fs.StringVar(&f.listenAddr, "http.listenAddr", listen, "public listener address: link paths only")
+	fs.StringVar(&f.internalListenAddr, "http.internalListenAddr", internal, "internal listener address: /health, /ready, /metrics, /debug/pprof/, admin API /api/v1/; keep it off the internet")
+	fs.StringVar(&f.publicURL, "http.publicURL", "", "base URL of short links in admin API answers, e.g. https://go.example.com (default: http://<http.listenAddr>)")
+	fs.StringVar(&f.trustedProxies, "http.trustedProxies", "", "comma-separated CIDRs or addresses of proxies (CDN, load balancer) whose client-IP header is trusted; empty: the TCP peer is the client")
+	fs.StringVar(&f.clientIPHeader, "http.clientIPHeader", "X-Forwarded-For", "header, in X-Forwarded-For syntax, that trusted proxies put the client address in")
+	fs.DurationVar(&f.readTimeout, "http.readTimeout", 5*time.Second, "bound on reading one request")
+	fs.DurationVar(&f.writeTimeout, "http.writeTimeout", 5*time.Second, "bound on writing one response")
+	fs.DurationVar(&f.idleTimeout, "http.idleTimeout", 60*time.Second, "bound on an idle keep-alive connection")
+	fs.IntVar(&f.maxHeaderBytes, "http.maxHeaderBytes", 8<<10, "bound on the request line and headers, bytes; larger requests get 431")
+	fs.IntVar(&f.maxConcurrency, "http.maxConcurrency", 65536, "bound on concurrent connections per listener; more get 503")
+	fs.DurationVar(&f.shutdownDelay, "http.shutdownDelay", delay, "on SIGTERM, time between /ready turning 503 and closing the listeners, so load balancers stop sending traffic")
+
+	fs.StringVar(&f.redisAddr, "redis.addr", "127.0.0.1:6379", "Redis host:port; several comma-separated addresses use Redis Cluster")
+	if dev {
+		f.redisAddr = ""
+		fs.Lookup("redis.addr").DefValue = ""
+		fs.Lookup("redis.addr").Usage = "Redis host:port to use instead of the embedded store"
+	}
+	fs.StringVar(&f.redisUsername, "redis.username", "", "Redis ACL user name")
+	fs.StringVar(&f.redisPassword, "redis.password", "", "Redis password")
+	fs.IntVar(&f.redisDB, "redis.db", 0, "Redis database number (not with Redis Cluster)")
+	fs.IntVar(&f.redisPoolSize, "redis.poolSize", 32, "Redis connections per node")
+	fs.DurationVar(&f.redisTimeout, "redis.timeout", 250*time.Millisecond, "bound on one Redis call; while Redis fails, cached links keep serving")
+
+	fs.Int64Var(&f.cacheMaxBytes, "cache.maxBytes", 64<<20, "bound on the in-process link cache, bytes")
+	fs.DurationVar(&f.cacheTTL, "cache.ttl", 5*time.Minute, "backstop after which a cached link is refreshed even without an invalidation; stale links keep serving while Redis is away")
+	fs.DurationVar(&f.cacheNegativeTTL, "cache.negativeTTL", 2*time.Second, "how long an unknown link is remembered as unknown")
+	fs.DurationVar(&f.cacheLookupTimout, "cache.lookupTimeout", 300*time.Millisecond, "bound on resolving an uncached link; past it the click gets 503")
+
+	fs.StringVar(&f.adminToken, "admin.token", "", "bearer token of the admin API; empty disables it (dev generates one)")
+
+	fs.StringVar(&f.kafkaBrokers, "kafka.brokers", "", "comma-separated Kafka brokers for click events (accepted; click events are not emitted yet)")
+	fs.StringVar(&f.kafkaTopic, "kafka.topic", "clicks", "Kafka topic of click events (accepted; click events are not emitted yet)")
+	fs.StringVar(&f.spoolDir, "spool.dir", "", "directory of the disk spool for events while Kafka is away (accepted; click events are not emitted yet)")
+	fs.StringVar(&f.geoipDB, "geoip.db", "", "MaxMind GeoIP2/GeoLite2 Country or City mmdb for click countries (accepted; not used yet)")
+
+	fs.StringVar(&f.logLevel, "log.level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&f.logFormat, "log.format", logFormat, "log format: json or console")
+}
+
+// newLogger builds the one logger of the process.
+func newLogger(level, format string) (*zap.Logger, error) {
+	lvl, err := zapcore.ParseLevel(level)
+	if err != nil {
+		return nil, fmt.Errorf("cannot parse -log.level %q: want debug, info, warn or error", level)
+	}
+	cfg := zap.NewProductionConfig()
+	switch format {
+	case "json":
+	case "console":
+		cfg.Encoding = "console"
+		cfg.EncoderConfig.EncodeTime = zapcore.ISO8601TimeEncoder
+		cfg.EncoderConfig.EncodeLevel = zapcore.CapitalLevelEncoder
+	default:
+		return nil, fmt.Errorf("cannot parse -log.format %q: want json or console", format)
+	}
+	cfg.Level = zap.NewAtomicLevelAt(lvl)
+	cfg.DisableStacktrace = true
+	return cfg.Build()
+}
+
+// edge is a running edge: the components in start order.
+type edge struct {
+	log      *zap.Logger
+	store    *linkcache.Store
+	cache    *linkcache.Cache
+	handler  *redirect.Handler
+	internal *redirect.Internal
+
+	publicLn, internalLn net.Listener
+	serveErr             chan error
+	stopServers          func(context.Context)
+	shutdownDelay        time.Duration
+	publicURL            string
+}
+
+// startEdge builds the components from f and starts both listeners.
+func startEdge(f *edgeFlags, log *zap.Logger) (*edge, error) {
+	proxies, err := redirect.ParseTrustedProxies(f.trustedProxies)
+	if err != nil {
+		return nil, err
+	}
+	e := &edge{log: log, serveErr: make(chan error, 2), shutdownDelay: f.shutdownDelay}
+	e.store, err = linkcache.NewStore(linkcache.StoreConfig{
+		Addr:     f.redisAddr,
+		Username: f.redisUsername,
+		Password: f.redisPassword,
+		DB:       f.redisDB,
+		PoolSize: f.redisPoolSize,
+		Timeout:  f.redisTimeout,
+		Logger:   log.Named("redis"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.cache, err = linkcache.NewCache(linkcache.CacheConfig{
+		Store:         e.store,
+		MaxBytes:      f.cacheMaxBytes,
+		TTL:           f.cacheTTL,
+		NegativeTTL:   f.cacheNegativeTTL,
+		LookupTimeout: f.cacheLookupTimout,
+		Logger:        log.Named("cache"),
+	})
+	if err != nil {
+		e.store.Close()
+		return nil, err
+	}
+	e.handler, err = redirect.New(redirect.Config{
+		Cache:          e.cache,
+		TrustedProxies: proxies,
+		ClientIPHeader: f.clientIPHeader,
+		Logger:         log.Named("redirect"),
+	})
+	if err != nil {
+		e.stopStores()
+		return nil, err
+	}
+	limits := redirect.Limits{
+		ReadTimeout:    f.readTimeout,
+		WriteTimeout:   f.writeTimeout,
+		IdleTimeout:    f.idleTimeout,
+		MaxHeaderBytes: f.maxHeaderBytes,
+		MaxConcurrency: f.maxConcurrency,
+	}
+	if e.publicLn, err = net.Listen("tcp", f.listenAddr); err != nil {
+		e.stopStores()
+		return nil, fmt.Errorf("cannot listen on -http.listenAddr %q: %w", f.listenAddr, err)
+	}
+	if e.internalLn, err = net.Listen("tcp", f.internalListenAddr); err != nil {
+		e.publicLn.Close()
+		e.stopStores()
+		return nil, fmt.Errorf("cannot listen on -http.internalListenAddr %q: %w", f.internalListenAddr, err)
+	}
+	e.publicURL = f.publicURL
+	if e.publicURL == "" {
+		e.publicURL = "http://" + displayAddr(e.publicLn.Addr())
+	}
+	e.internal, err = redirect.NewInternal(redirect.InternalConfig{
+		Store:      e.store,
+		AdminToken: f.adminToken,
+		PublicURL:  e.publicURL,
+		Metrics:    []func(io.Writer){e.handler.WriteMetrics, e.cache.WriteMetrics, e.store.WriteMetrics},
+		Logger:     log.Named("admin"),
+	})
+	if err != nil {
+		e.publicLn.Close()
+		e.internalLn.Close()
+		e.stopStores()
+		return nil, err
+	}
+	publicSrv := e.handler.Server(limits)
+	internalSrv := e.internal.Server(limits)
+	go func() { e.serveErr <- publicSrv.Serve(e.publicLn) }()
+	go func() { e.serveErr <- internalSrv.Serve(e.internalLn) }()
+	e.stopServers = func(ctx context.Context) {
+		if err := publicSrv.ShutdownWithContext(ctx); err != nil {
+			log.Warn("public listener did not drain in time", zap.Error(err))
+		}
+		if err := internalSrv.ShutdownWithContext(ctx); err != nil {
+			log.Warn("internal listener did not drain in time", zap.Error(err))
+		}
+	}
+	e.internal.SetReady(true)
+	log.Info("edge started",
+		zap.String("public", e.publicLn.Addr().String()),
+		zap.String("internal", e.internalLn.Addr().String()),
+		zap.String("redis", f.redisAddr),
+		zap.Bool("admin_api", f.adminToken != ""))
+	return e, nil
+}
+
+func (e *edge) stopStores() {
+	if e.cache != nil {
+		e.cache.Close()
+	}
+	e.store.Close()
+}
+
+// displayAddr makes a listener address usable in a URL: ":8080" → "localhost:8080".
+func displayAddr(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// waitAndStop blocks until SIGINT or SIGTERM or a listener failure, then stops
+// in the order of a graceful drain: /ready 503, the shutdown delay, listeners
+// closed after in-flight requests, then the cache and Redis. A second signal
+// exits at once.
+func (e *edge) waitAndStop() error {
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	var serveErr error
+	select {
+	case s := <-sig:
+		e.log.Info("shutting down", zap.String("signal", s.String()), zap.Duration("delay", e.shutdownDelay))
+	case serveErr = <-e.serveErr:
+		e.log.Error("listener failed; shutting down", zap.Error(serveErr))
+	}
+	go func() {
+		s := <-sig
+		e.log.Warn("second signal; exiting now", zap.String("signal", s.String()))
+		os.Exit(1)
+	}()
+	e.internal.SetReady(false)
+	time.Sleep(e.shutdownDelay)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	e.stopServers(ctx)
+	e.stopStores()
+	e.log.Info("stopped")
+	_ = e.log.Sync()
+	return serveErr
+}

@@ -1,0 +1,451 @@
+package linkcache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"io"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
+	"golang.org/x/sync/singleflight"
+)
+
+// CacheConfig configures a Cache.
+type CacheConfig struct {
+	// Store resolves misses. Required.
+	Store *Store
+	// MaxBytes bounds the memory held by cached targets and keys. Default: 64 MiB.
+	MaxBytes int64
+	// TTL is the backstop after which an entry is refreshed even if no
+	// invalidation arrived. A stale entry keeps serving while it is refreshed and
+	// while Redis is away. Default: 5m.
+	TTL time.Duration
+	// NegativeTTL is how long an unknown link is remembered as unknown. Creating
+	// the link invalidates it at once. Default: 2s.
+	NegativeTTL time.Duration
+	// LookupTimeout bounds a miss, however many Redis calls it needs. Default: 300ms.
+	LookupTimeout time.Duration
+	// Logger receives invalidation and refresh problems. Default: no logging.
+	Logger *zap.Logger
+}
+
+// Status says how Get answered.
+type Status uint8
+
+// Get results.
+const (
+	// Hit is a fresh cached target.
+	Hit Status = iota
+	// Stale is a cached target past its TTL or invalidation generation, served
+	// while a refresh runs in the background or Redis is away.
+	Stale
+	// Miss is a target resolved from Redis by this call.
+	Miss
+	// NotFound is an unknown link, cached or just looked up.
+	NotFound
+	// Unavailable means the link is not cached and Redis cannot resolve it now.
+	Unavailable
+)
+
+// String returns the metric label of s.
+func (s Status) String() string {
+	switch s {
+	case Hit:
+		return "hit"
+	case Stale:
+		return "stale"
+	case Miss:
+		return "miss"
+	case NotFound:
+		return "not_found"
+	case Unavailable:
+		return "unavailable"
+	}
+	return "unknown"
+}
+
+const numShards = 64
+
+// Cache is the in-process link cache in front of the Store: bounded memory,
+// a TTL backstop, negative caching, one Redis resolution per concurrent miss,
+// and invalidation over Redis pub/sub. Safe for concurrent use.
+type Cache struct {
+	cfg    CacheConfig
+	store  *Store
+	log    *zap.Logger
+	seed   maphash.Seed
+	shards [numShards]shard
+	gen    atomic.Uint64
+	// epoch counts invalidations; a lookup that overlapped one is not cached,
+	// so it cannot put back what the invalidation removed.
+	epoch  atomic.Uint64
+	flight singleflight.Group
+
+	refreshQ chan *entry
+	stop     chan struct{}
+	wg       sync.WaitGroup
+
+	metrics       *metrics.Set
+	hits          *metrics.Counter
+	stales        *metrics.Counter
+	misses        *metrics.Counter
+	negativeHits  *metrics.Counter
+	evictions     *metrics.Counter
+	invalidations *metrics.Counter
+	subscribed    atomic.Bool
+}
+
+// entry is one cached key; t == nil marks an unknown link.
+type entry struct {
+	key        string
+	t          *Target
+	expires    int64 // unix nanoseconds
+	gen        uint64
+	size       int64
+	ref        atomic.Bool
+	refreshing atomic.Bool
+	prev, next *entry
+}
+
+// shard is a map plus a FIFO list evicted with a second chance (CLOCK): a hit
+// sets ref under the read lock; eviction skips and clears referenced entries.
+type shard struct {
+	mu         sync.RWMutex
+	m          map[string]*entry
+	head, tail *entry
+	bytes      int64
+}
+
+// entryOverhead approximates the map slot, entry struct and list links.
+const entryOverhead = 128
+
+// NewCache creates a Cache over cfg.Store and subscribes to invalidations.
+func NewCache(cfg CacheConfig) (*Cache, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("cannot create cache: Store is required")
+	}
+	if cfg.MaxBytes == 0 {
+		cfg.MaxBytes = 64 << 20
+	}
+	if cfg.TTL == 0 {
+		cfg.TTL = 5 * time.Minute
+	}
+	if cfg.NegativeTTL == 0 {
+		cfg.NegativeTTL = 2 * time.Second
+	}
+	if cfg.LookupTimeout == 0 {
+		cfg.LookupTimeout = 300 * time.Millisecond
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = zap.NewNop()
+	}
+	if cfg.MaxBytes < numShards*1024 {
+		return nil, fmt.Errorf("cannot create cache: MaxBytes %d is below the minimum %d", cfg.MaxBytes, numShards*1024)
+	}
+	if cfg.TTL < 0 || cfg.NegativeTTL < 0 || cfg.LookupTimeout < 0 {
+		return nil, errors.New("cannot create cache: negative TTL or timeout")
+	}
+	c := &Cache{
+		cfg:      cfg,
+		store:    cfg.Store,
+		log:      cfg.Logger,
+		seed:     maphash.MakeSeed(),
+		refreshQ: make(chan *entry, 1024),
+		stop:     make(chan struct{}),
+		metrics:  metrics.NewSet(),
+	}
+	for i := range c.shards {
+		c.shards[i].m = make(map[string]*entry)
+	}
+	c.hits = c.metrics.NewCounter(`clickedge_cache_requests_total{result="hit"}`)
+	c.stales = c.metrics.NewCounter(`clickedge_cache_requests_total{result="stale"}`)
+	c.misses = c.metrics.NewCounter(`clickedge_cache_requests_total{result="miss"}`)
+	c.negativeHits = c.metrics.NewCounter(`clickedge_cache_requests_total{result="negative_hit"}`)
+	c.evictions = c.metrics.NewCounter(`clickedge_cache_evictions_total`)
+	c.invalidations = c.metrics.NewCounter(`clickedge_cache_invalidations_total`)
+	c.metrics.NewGauge(`clickedge_cache_entries`, func() float64 { n, _ := c.Len(); return float64(n) })
+	c.metrics.NewGauge(`clickedge_cache_bytes`, func() float64 { _, b := c.Len(); return float64(b) })
+	c.wg.Add(2)
+	go c.refreshLoop()
+	go c.subscribeLoop()
+	return c, nil
+}
+
+// Close stops the background loops. It does not close the Store.
+func (c *Cache) Close() {
+	close(c.stop)
+	c.wg.Wait()
+}
+
+// WriteMetrics writes the cache's metrics in Prometheus text format.
+func (c *Cache) WriteMetrics(w io.Writer) { c.metrics.WritePrometheus(w) }
+
+// Subscribed reports whether the invalidation subscription is live.
+func (c *Cache) Subscribed() bool { return c.subscribed.Load() }
+
+// Len returns the number of entries and the bytes they account for.
+func (c *Cache) Len() (n int, bytes int64) {
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.RLock()
+		n += len(s.m)
+		bytes += s.bytes
+		s.mu.RUnlock()
+	}
+	return n, bytes
+}
+
+func (c *Cache) shard(key []byte) *shard {
+	return &c.shards[maphash.Bytes(c.seed, key)%numShards]
+}
+
+// Get returns the target of key (see Store.Resolve for the key forms). A cached
+// key costs no allocation and no I/O; a stale one is served at once and
+// refreshed in the background. A miss waits for at most LookupTimeout. The
+// Target is nil unless the Status is Hit, Stale or Miss.
+func (c *Cache) Get(key []byte) (*Target, Status) {
+	s := c.shard(key)
+	s.mu.RLock()
+	e := s.m[string(key)]
+	s.mu.RUnlock()
+	if e != nil {
+		fresh := time.Now().UnixNano() < e.expires && e.gen == c.gen.Load()
+		if !e.ref.Load() {
+			e.ref.Store(true)
+		}
+		switch {
+		case fresh && e.t != nil:
+			c.hits.Inc()
+			return e.t, Hit
+		case fresh:
+			c.negativeHits.Inc()
+			return nil, NotFound
+		case e.t != nil:
+			c.stales.Inc()
+			if e.refreshing.CompareAndSwap(false, true) {
+				select {
+				case c.refreshQ <- e:
+				default:
+					e.refreshing.Store(false)
+				}
+			}
+			return e.t, Stale
+		}
+	}
+	c.misses.Inc()
+	return c.resolve(string(key))
+}
+
+// resolve looks key up in Redis, once for all concurrent callers.
+func (c *Cache) resolve(key string) (*Target, Status) {
+	type result struct {
+		t  *Target
+		st Status
+	}
+	v, _, _ := c.flight.Do(key, func() (any, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), c.cfg.LookupTimeout)
+		defer cancel()
+		gen, epoch := c.gen.Load(), c.epoch.Load()
+		t, err := c.store.Resolve(ctx, key)
+		switch {
+		case err == nil:
+			c.insert(key, t, gen, epoch, c.cfg.TTL)
+			return result{t, Miss}, nil
+		case errors.Is(err, ErrNotFound):
+			c.insert(key, nil, gen, epoch, c.cfg.NegativeTTL)
+			return result{nil, NotFound}, nil
+		case errors.Is(err, ErrUnavailable), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+			return result{nil, Unavailable}, nil
+		default:
+			// Stored data that cannot make a destination: answer as unknown,
+			// remember briefly, and say so in the log.
+			c.log.Warn("cannot resolve link", zap.String("key", key), zap.Error(err))
+			c.insert(key, nil, gen, epoch, c.cfg.NegativeTTL)
+			return result{nil, NotFound}, nil
+		}
+	})
+	r := v.(result)
+	return r.t, r.st
+}
+
+// refreshLoop refreshes stale entries one at a time. A failure leaves the stale
+// entry serving.
+func (c *Cache) refreshLoop() {
+	defer c.wg.Done()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case e := <-c.refreshQ:
+			ctx, cancel := context.WithTimeout(context.Background(), c.cfg.LookupTimeout)
+			gen, epoch := c.gen.Load(), c.epoch.Load()
+			t, err := c.store.Resolve(ctx, e.key)
+			cancel()
+			switch {
+			case err == nil:
+				c.insert(e.key, t, gen, epoch, c.cfg.TTL)
+			case errors.Is(err, ErrNotFound):
+				c.insert(e.key, nil, gen, epoch, c.cfg.NegativeTTL)
+			}
+			e.refreshing.Store(false)
+		}
+	}
+}
+
+// insert stores key, replacing what was there, and evicts to stay in budget.
+// It does nothing when an invalidation arrived since epoch was read.
+func (c *Cache) insert(key string, t *Target, gen, epoch uint64, ttl time.Duration) {
+	e := &entry{key: key, t: t, gen: gen, expires: time.Now().Add(ttl).UnixNano()}
+	e.size = int64(len(key)) + entryOverhead
+	if t != nil {
+		e.size += int64(t.Size())
+	}
+	s := c.shard([]byte(key))
+	max := c.cfg.MaxBytes / numShards
+	s.mu.Lock()
+	if c.epoch.Load() != epoch {
+		s.mu.Unlock()
+		return
+	}
+	if old := s.m[key]; old != nil {
+		s.unlink(old)
+	}
+	s.m[key] = e
+	s.pushBack(e)
+	evicted := 0
+	for s.bytes > max && s.head != nil && s.head != e {
+		h := s.head
+		if h.ref.Load() {
+			h.ref.Store(false)
+			s.unlink(h)
+			s.m[h.key] = h
+			s.pushBack(h)
+			continue
+		}
+		s.unlink(h)
+		evicted++
+	}
+	s.mu.Unlock()
+	c.evictions.Add(evicted)
+}
+
+// pushBack appends e to the list and the map accounting; the caller holds mu
+// and has put e in the map.
+func (s *shard) pushBack(e *entry) {
+	e.prev, e.next = s.tail, nil
+	if s.tail != nil {
+		s.tail.next = e
+	} else {
+		s.head = e
+	}
+	s.tail = e
+	s.bytes += e.size
+}
+
+// unlink removes e from the list and the map; the caller holds mu.
+func (s *shard) unlink(e *entry) {
+	if e.prev != nil {
+		e.prev.next = e.next
+	} else {
+		s.head = e.next
+	}
+	if e.next != nil {
+		e.next.prev = e.prev
+	} else {
+		s.tail = e.prev
+	}
+	e.prev, e.next = nil, nil
+	s.bytes -= e.size
+	if s.m[e.key] == e {
+		delete(s.m, e.key)
+	}
+}
+
+// Invalidate applies one invalidation message: "c <code>" drops a short code,
+// "p <program>" drops every link of a program, "*" marks everything stale.
+// Unknown messages are ignored.
+func (c *Cache) Invalidate(msg string) {
+	c.invalidations.Inc()
+	c.epoch.Add(1)
+	switch {
+	case msg == "*":
+		c.gen.Add(1)
+	case strings.HasPrefix(msg, "c "):
+		key := msg[2:]
+		s := c.shard([]byte(key))
+		s.mu.Lock()
+		if e := s.m[key]; e != nil {
+			s.unlink(e)
+		}
+		s.mu.Unlock()
+	case strings.HasPrefix(msg, "p "):
+		program := msg[2:]
+		for i := range c.shards {
+			s := &c.shards[i]
+			s.mu.Lock()
+			for e := s.head; e != nil; {
+				next := e.next
+				if e.t != nil && string(e.t.Program) == program || e.t == nil && strings.HasPrefix(e.key, "c/") && strings.HasSuffix(e.key, "/"+program) {
+					s.unlink(e)
+				}
+				e = next
+			}
+			s.mu.Unlock()
+		}
+	}
+}
+
+// subscribeLoop applies invalidations from Redis pub/sub. Messages published
+// while the subscription was down are lost, so every re-subscription marks the
+// whole cache stale: entries keep serving and refresh one by one.
+func (c *Cache) subscribeLoop() {
+	defer c.wg.Done()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-c.stop
+		cancel()
+	}()
+	ps := c.store.client.Subscribe(ctx, InvalidationChannel)
+	defer ps.Close()
+	first := true
+	backoff := 50 * time.Millisecond
+	for {
+		msg, err := ps.Receive(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			if c.subscribed.Swap(false) {
+				c.log.Warn("invalidation subscription lost; will mark the cache stale when it is back", zap.Error(err))
+			}
+			select {
+			case <-time.After(backoff):
+			case <-ctx.Done():
+				return
+			}
+			backoff = min(2*backoff, time.Second)
+			continue
+		}
+		backoff = 50 * time.Millisecond
+		switch m := msg.(type) {
+		case *redis.Subscription:
+			if m.Kind == "subscribe" {
+				c.subscribed.Store(true)
+				if !first {
+					c.Invalidate("*")
+				}
+				first = false
+			}
+		case *redis.Message:
+			c.Invalidate(m.Payload)
+		}
+	}
+}

@@ -1,0 +1,307 @@
+package redirect
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+	"go.uber.org/zap"
+
+	"github.com/clickedge/clickedge/linkcache"
+)
+
+// adminTimeout bounds one admin API call's Redis work.
+const adminTimeout = 2 * time.Second
+
+// apiError is an admin API failure: an HTTP status and a message for
+// {"error": "..."}.
+type apiError struct {
+	code int
+	msg  string
+}
+
+func (e *apiError) Error() string { return e.msg }
+
+func errorf(code int, format string, args ...any) error {
+	return &apiError{code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+// serveAdmin routes /api/v1/ with a switch on the path segments:
+//
+//	PUT|GET    /api/v1/programs/{program}
+//	PUT|GET    /api/v1/partners/{partner}
+//	PUT|GET    /api/v1/programs/{program}/ads/{ad}
+//	PUT|GET    /api/v1/programs/{program}/partners/{partner}
+//	POST       /api/v1/links
+//	GET        /api/v1/links?program={program}
+//	GET|DELETE /api/v1/links/{code}
+func (i *Internal) serveAdmin(ctx *fasthttp.RequestCtx) {
+	if !i.authorized(ctx) {
+		ctx.Response.Header.Set(fasthttp.HeaderWWWAuthenticate, `Bearer realm="clickedge"`)
+		msg := "missing or wrong bearer token; send Authorization: Bearer <-admin.token>"
+		if len(i.token) == 0 {
+			msg = "admin API disabled: start the edge with -admin.token"
+		}
+		i.reply(ctx, errorf(fasthttp.StatusUnauthorized, "%s", msg), nil)
+		return
+	}
+	c, cancel := context.WithTimeout(context.Background(), adminTimeout)
+	defer cancel()
+	seg := strings.Split(strings.TrimSuffix(string(ctx.Path()[len("/api/v1/"):]), "/"), "/")
+	method := string(ctx.Method())
+	var (
+		status = fasthttp.StatusOK
+		out    any
+		err    error
+	)
+	switch {
+	case len(seg) == 2 && seg[0] == "programs":
+		switch method {
+		case fasthttp.MethodPut:
+			var p linkcache.Program
+			if err = decodeBody(ctx, &p); err == nil {
+				err = i.store.PutProgram(c, seg[1], &p)
+				out = withID("id", seg[1], p)
+			}
+		case fasthttp.MethodGet:
+			var p *linkcache.Program
+			p, err = i.store.GetProgram(c, seg[1])
+			out = withID("id", seg[1], p)
+		default:
+			err = methodNotAllowed(ctx, "GET, PUT")
+		}
+	case len(seg) == 2 && seg[0] == "partners":
+		switch method {
+		case fasthttp.MethodPut:
+			var p linkcache.Partner
+			if err = decodeBody(ctx, &p); err == nil {
+				err = i.store.PutPartner(c, seg[1], &p)
+				out = withID("id", seg[1], p)
+			}
+		case fasthttp.MethodGet:
+			var p *linkcache.Partner
+			p, err = i.store.GetPartner(c, seg[1])
+			out = withID("id", seg[1], p)
+		default:
+			err = methodNotAllowed(ctx, "GET, PUT")
+		}
+	case len(seg) == 4 && seg[0] == "programs" && seg[2] == "ads":
+		switch method {
+		case fasthttp.MethodPut:
+			var a linkcache.Ad
+			if err = decodeBody(ctx, &a); err == nil {
+				err = i.store.PutAd(c, seg[1], seg[3], &a)
+				out = withID("id", seg[3], a, "program", seg[1])
+			}
+		case fasthttp.MethodGet:
+			var a *linkcache.Ad
+			a, err = i.store.GetAd(c, seg[1], seg[3])
+			out = withID("id", seg[3], a, "program", seg[1])
+		default:
+			err = methodNotAllowed(ctx, "GET, PUT")
+		}
+	case len(seg) == 4 && seg[0] == "programs" && seg[2] == "partners":
+		switch method {
+		case fasthttp.MethodPut:
+			var p linkcache.Partnership
+			if err = decodeBody(ctx, &p); err == nil {
+				err = i.store.PutPartnership(c, seg[1], seg[3], &p)
+				out = withID("program", seg[1], p, "partner", seg[3])
+			}
+		case fasthttp.MethodGet:
+			var p *linkcache.Partnership
+			p, err = i.store.GetPartnership(c, seg[1], seg[3])
+			out = withID("program", seg[1], p, "partner", seg[3])
+		default:
+			err = methodNotAllowed(ctx, "GET, PUT")
+		}
+	case len(seg) == 1 && seg[0] == "links":
+		switch method {
+		case fasthttp.MethodPost:
+			var l linkcache.Link
+			if err = decodeBody(ctx, &l); err == nil {
+				if l.Level != "" || l.Created != 0 {
+					err = errorf(fasthttp.StatusBadRequest, "level and created are set by the server; omit them")
+				} else if err = i.store.CreateLink(c, &l); err == nil {
+					status = fasthttp.StatusCreated
+					out = i.linkView(&l)
+				}
+			}
+		case fasthttp.MethodGet:
+			program := string(ctx.QueryArgs().Peek("program"))
+			if err = linkcache.CheckID("program", program); err == nil {
+				var codes []string
+				codes, err = i.store.ListLinks(c, program)
+				out = map[string]any{"program": program, "codes": codes}
+			}
+		default:
+			err = methodNotAllowed(ctx, "GET, POST")
+		}
+	case len(seg) == 2 && seg[0] == "links":
+		switch method {
+		case fasthttp.MethodGet:
+			var l *linkcache.Link
+			if l, err = i.store.GetLink(c, seg[1]); err == nil {
+				out = i.linkView(l)
+			}
+		case fasthttp.MethodDelete:
+			if err = i.store.DeleteLink(c, seg[1]); err == nil {
+				status = fasthttp.StatusNoContent
+			}
+		default:
+			err = methodNotAllowed(ctx, "GET, DELETE")
+		}
+	default:
+		err = errorf(fasthttp.StatusNotFound, "no such route: %s %s", method, truncatePath(ctx.Path()))
+	}
+	if err == nil && method != fasthttp.MethodGet {
+		i.log.Info("admin write", zap.String("method", method), zap.ByteString("path", ctx.Path()), zap.Int("status", status))
+	}
+	if err == nil {
+		ctx.SetStatusCode(status)
+	}
+	i.reply(ctx, err, out)
+}
+
+// linkView is a link as the admin API shows it, with its public short URL.
+func (i *Internal) linkView(l *linkcache.Link) map[string]any {
+	m := map[string]any{
+		"code":    l.Code,
+		"url":     i.cfg.PublicURL + "/" + l.Code,
+		"level":   l.Level,
+		"program": l.Program,
+		"partner": l.Partner,
+	}
+	if l.Ad != "" {
+		m["ad"] = l.Ad
+	}
+	if l.ASIN != "" {
+		m["asin"] = l.ASIN
+	}
+	if l.Created != 0 {
+		m["created"] = time.UnixMilli(l.Created).UTC().Format(time.RFC3339)
+	}
+	return m
+}
+
+// withID returns v as a JSON object with identifying fields added in front.
+func withID(kv ...any) any {
+	// kv is key, value, record[, key, value]...
+	m := map[string]any{}
+	b, _ := json.Marshal(kv[2])
+	_ = json.Unmarshal(b, &m)
+	m[kv[0].(string)] = kv[1]
+	for j := 3; j+1 < len(kv); j += 2 {
+		m[kv[j].(string)] = kv[j+1]
+	}
+	return m
+}
+
+func methodNotAllowed(ctx *fasthttp.RequestCtx, allow string) error {
+	ctx.Response.Header.Set(fasthttp.HeaderAllow, allow)
+	return errorf(fasthttp.StatusMethodNotAllowed, "method %s not allowed; use %s", ctx.Method(), allow)
+}
+
+func truncatePath(p []byte) string {
+	if len(p) > 100 {
+		p = p[:100]
+	}
+	return strings.ToValidUTF8(string(p), "?")
+}
+
+// decodeBody decodes exactly one JSON object into v, refusing unknown fields
+// and trailing data.
+func decodeBody(ctx *fasthttp.RequestCtx, v any) error {
+	body := ctx.PostBody()
+	if len(bytes.TrimSpace(body)) == 0 {
+		return errorf(fasthttp.StatusBadRequest, "request body is empty; want a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &se):
+			return errorf(fasthttp.StatusBadRequest, "cannot parse JSON body at byte %d: %v", se.Offset, err)
+		case errors.As(err, &te):
+			field := te.Field
+			if field == "" {
+				return errorf(fasthttp.StatusBadRequest, "want a JSON object, got %s", te.Value)
+			}
+			return errorf(fasthttp.StatusBadRequest, "%s: want %s, got %s", field, jsonKind(te.Type.Kind().String()), te.Value)
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			return errorf(fasthttp.StatusBadRequest, "unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
+		default:
+			return errorf(fasthttp.StatusBadRequest, "cannot parse JSON body: %v", err)
+		}
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errorf(fasthttp.StatusBadRequest, "cannot parse JSON body: trailing data after the object")
+	}
+	return nil
+}
+
+func jsonKind(k string) string {
+	switch k {
+	case "string":
+		return "a string"
+	case "bool":
+		return "true or false"
+	case "struct", "map":
+		return "an object"
+	case "slice":
+		return "a JSON value"
+	}
+	return "a number"
+}
+
+// reply writes out as JSON, or err as {"error": "..."} with its status.
+func (i *Internal) reply(ctx *fasthttp.RequestCtx, err error, out any) {
+	ctx.SetContentType("application/json")
+	if err != nil {
+		code := fasthttp.StatusInternalServerError
+		var ae *apiError
+		var fe *linkcache.FieldError
+		switch {
+		case errors.As(err, &ae):
+			code = ae.code
+		case errors.As(err, &fe):
+			code = fasthttp.StatusBadRequest
+		case errors.Is(err, linkcache.ErrNotFound):
+			code = fasthttp.StatusNotFound
+			err = errors.New("not found: " + truncatePath(ctx.Path()))
+		case errors.Is(err, linkcache.ErrExists):
+			code = fasthttp.StatusConflict
+			err = errors.New("code: already taken; choose another or omit it to generate one")
+		case errors.Is(err, linkcache.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+			code = fasthttp.StatusServiceUnavailable
+			err = errors.New("redis is unavailable; nothing was written, try again")
+		default:
+			i.log.Error("admin API call failed", zap.ByteString("path", ctx.Path()), zap.Error(err))
+			err = errors.New("internal error; see the edge's log")
+		}
+		ctx.SetStatusCode(code)
+		out = map[string]string{"error": err.Error()}
+	}
+	if c := i.admin[ctx.Response.StatusCode()]; c != nil {
+		c.Inc()
+	}
+	if ctx.Response.StatusCode() == fasthttp.StatusNoContent {
+		ctx.Response.ResetBody()
+		return
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(out); err != nil {
+		panic("BUG: cannot encode admin reply: " + err.Error())
+	}
+	ctx.SetBody(buf.Bytes())
+}
