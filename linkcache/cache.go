@@ -88,6 +88,9 @@ type Cache struct {
 	epoch  atomic.Uint64
 	flight singleflight.Group
 
+	// skew is added to the clock; tests move time forward with it.
+	skew atomic.Int64
+
 	refreshQ chan *entry
 	stop     chan struct{}
 	wg       sync.WaitGroup
@@ -202,6 +205,9 @@ func (c *Cache) Len() (n int, bytes int64) {
 	return n, bytes
 }
 
+// now returns the cache's clock in unix nanoseconds.
+func (c *Cache) now() int64 { return time.Now().UnixNano() + c.skew.Load() }
+
 func (c *Cache) shard(key []byte) *shard {
 	return &c.shards[maphash.Bytes(c.seed, key)%numShards]
 }
@@ -216,7 +222,7 @@ func (c *Cache) Get(key []byte) (*Target, Status) {
 	e := s.m[string(key)]
 	s.mu.RUnlock()
 	if e != nil {
-		fresh := time.Now().UnixNano() < e.expires && e.gen == c.gen.Load()
+		fresh := c.now() < e.expires && e.gen == c.gen.Load()
 		if !e.ref.Load() {
 			e.ref.Store(true)
 		}
@@ -302,7 +308,7 @@ func (c *Cache) refreshLoop() {
 // insert stores key, replacing what was there, and evicts to stay in budget.
 // It does nothing when an invalidation arrived since epoch was read.
 func (c *Cache) insert(key string, t *Target, gen, epoch uint64, ttl time.Duration) {
-	e := &entry{key: key, t: t, gen: gen, expires: time.Now().Add(ttl).UnixNano()}
+	e := &entry{key: key, t: t, gen: gen, expires: c.now() + int64(ttl)}
 	e.size = int64(len(key)) + entryOverhead
 	if t != nil {
 		e.size += int64(t.Size())
@@ -409,12 +415,19 @@ func (c *Cache) subscribeLoop() {
 	defer c.wg.Done()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go func() {
-		<-c.stop
-		cancel()
-	}()
 	ps := c.store.client.Subscribe(ctx, InvalidationChannel)
 	defer ps.Close()
+	// Receive blocks in a read that ignores ctx; closing the PubSub ends it.
+	stopped := make(chan struct{})
+	defer close(stopped)
+	go func() {
+		select {
+		case <-c.stop:
+			cancel()
+			_ = ps.Close()
+		case <-stopped:
+		}
+	}()
 	first := true
 	backoff := 50 * time.Millisecond
 	for {

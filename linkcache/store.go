@@ -95,6 +95,7 @@ func NewStore(cfg StoreConfig) (*Store, error) {
 	if cfg.PoolSize < 0 || cfg.Timeout < 0 || cfg.DialTimeout < 0 || cfg.HealthInterval < 0 {
 		return nil, fmt.Errorf("cannot create store: negative pool size or timeout")
 	}
+	redis.SetLogger(redisLogger{cfg.Logger})
 	addrs := strings.Split(cfg.Addr, ",")
 	for i, a := range addrs {
 		addrs[i] = strings.TrimSpace(a)
@@ -104,22 +105,7 @@ func NewStore(cfg StoreConfig) (*Store, error) {
 	}
 	s := &Store{
 		cfg: cfg,
-		client: redis.NewUniversalClient(&redis.UniversalOptions{
-			Addrs:                 addrs,
-			Username:              cfg.Username,
-			Password:              cfg.Password,
-			DB:                    cfg.DB,
-			PoolSize:              cfg.PoolSize,
-			DialTimeout:           cfg.DialTimeout,
-			ReadTimeout:           cfg.Timeout,
-			WriteTimeout:          cfg.Timeout,
-			PoolTimeout:           cfg.Timeout,
-			ContextTimeoutEnabled: true,
-			MaxRetries:            1,
-			MinRetryBackoff:       time.Millisecond,
-			MaxRetryBackoff:       10 * time.Millisecond,
-			DisableIdentity:       true,
-		}),
+		client:  newClient(addrs, &cfg),
 		log:     cfg.Logger,
 		metrics: metrics.NewSet(),
 		stop:    make(chan struct{}),
@@ -134,6 +120,58 @@ func NewStore(cfg StoreConfig) (*Store, error) {
 	s.wg.Add(1)
 	go s.healthLoop()
 	return s, nil
+}
+
+// redisLogger routes go-redis's internal log lines (dial failures and the like,
+// already counted and summarized by the store) to debug level.
+type redisLogger struct{ l *zap.Logger }
+
+func (r redisLogger) Printf(_ context.Context, format string, v ...any) {
+	r.l.Sugar().Debugf(format, v...)
+}
+
+// newClient builds a single-node or, with several addresses, a Redis Cluster
+// client whose every wait is short: one dial attempt (go-redis retries five
+// times with 100ms pauses by default, which would hold a click for 400ms while
+// Redis is down) and one quick retry of a failed command.
+func newClient(addrs []string, cfg *StoreConfig) redis.UniversalClient {
+	if len(addrs) == 1 {
+		return redis.NewClient(&redis.Options{
+			Addr:                  addrs[0],
+			Username:              cfg.Username,
+			Password:              cfg.Password,
+			DB:                    cfg.DB,
+			PoolSize:              cfg.PoolSize,
+			DialTimeout:           cfg.DialTimeout,
+			DialerRetries:         1,
+			DialerRetryTimeout:    time.Millisecond,
+			ReadTimeout:           cfg.Timeout,
+			WriteTimeout:          cfg.Timeout,
+			PoolTimeout:           cfg.Timeout,
+			ContextTimeoutEnabled: true,
+			MaxRetries:            1,
+			MinRetryBackoff:       time.Millisecond,
+			MaxRetryBackoff:       10 * time.Millisecond,
+			DisableIdentity:       true,
+		})
+	}
+	return redis.NewClusterClient(&redis.ClusterOptions{
+		Addrs:                 addrs,
+		Username:              cfg.Username,
+		Password:              cfg.Password,
+		PoolSize:              cfg.PoolSize,
+		DialTimeout:           cfg.DialTimeout,
+		DialerRetries:         1,
+		DialerRetryTimeout:    time.Millisecond,
+		ReadTimeout:           cfg.Timeout,
+		WriteTimeout:          cfg.Timeout,
+		PoolTimeout:           cfg.Timeout,
+		ContextTimeoutEnabled: true,
+		MaxRetries:            1,
+		MinRetryBackoff:       time.Millisecond,
+		MaxRetryBackoff:       10 * time.Millisecond,
+		DisableIdentity:       true,
+	})
 }
 
 // Client returns the underlying Redis client, shared with the rollup.

@@ -196,6 +196,9 @@ func withID(kv ...any) any {
 	m := map[string]any{}
 	b, _ := json.Marshal(kv[2])
 	_ = json.Unmarshal(b, &m)
+	if m == nil { // a nil record: the call failed and the error is answered
+		m = map[string]any{}
+	}
 	m[kv[0].(string)] = kv[1]
 	for j := 3; j+1 < len(kv); j += 2 {
 		m[kv[j].(string)] = kv[j+1]

@@ -91,7 +91,7 @@ func (i *Internal) Server(l Limits) *fasthttp.Server {
 	for k, v := range i.rejected {
 		rejected[k] = v
 	}
-	return newServer("clickedge-internal", i.HandleRequest, l, 1<<20, i.log, rejected)
+	return newServer("clickedge-internal", i.HandleRequest, l, 1<<20, true, i.log, rejected)
 }
 
 // HandleRequest is the fasthttp.RequestHandler of the internal listener.

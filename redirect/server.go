@@ -56,7 +56,9 @@ var rejectReasons = []string{"header_too_large", "body_too_large", "timeout", "m
 
 // newServer builds a fasthttp.Server with the limits set explicitly and every
 // rejected request counted under rejected[reason].
-func newServer(name string, handler fasthttp.RequestHandler, l Limits, body int, log *zap.Logger, rejected map[string]interface{ Inc() }) *fasthttp.Server {
+// Rejections are answered in JSON when jsonErrors is set (the admin API's
+// format), else in plain text.
+func newServer(name string, handler fasthttp.RequestHandler, l Limits, body int, jsonErrors bool, log *zap.Logger, rejected map[string]interface{ Inc() }) *fasthttp.Server {
 	l = l.withDefaults(body)
 	return &fasthttp.Server{
 		Handler:                       handler,
@@ -88,6 +90,11 @@ func newServer(name string, handler fasthttp.RequestHandler, l Limits, body int,
 			}
 			rejected[reason].Inc()
 			ctx.SetStatusCode(code)
+			if jsonErrors {
+				ctx.SetContentType("application/json")
+				ctx.SetBodyString(`{"error":"` + reason + `: ` + fasthttp.StatusMessage(code) + `"}` + "\n")
+				return
+			}
 			ctx.SetContentType("text/plain; charset=utf-8")
 			ctx.SetBodyString(fasthttp.StatusMessage(code) + "\n")
 		},
@@ -108,7 +115,7 @@ func (h *Handler) Server(l Limits) *fasthttp.Server {
 	for k, v := range h.rejected {
 		rejected[k] = v
 	}
-	s := newServer("clickedge", h.HandleRequest, l, 4<<10, h.log, rejected)
+	s := newServer("clickedge", h.HandleRequest, l, 4<<10, false, h.log, rejected)
 	h.metrics.NewGauge(`clickedge_http_rejected_connections_total{listener="public"}`, func() float64 {
 		return float64(s.GetRejectedConnectionsCount())
 	})

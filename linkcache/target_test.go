@@ -1,0 +1,80 @@
+package linkcache
+
+import (
+	"net/url"
+	"testing"
+)
+
+func TestNewTarget(t *testing.T) {
+	assoc := &Partnership{Attribution: Attribution{Tag: "name-20", LinkCode: "ll1", AscSubtag: "post 42&x=y"}}
+	maas := &Partnership{Attribution: Attribution{MAAS: "maas_adg_api_1", CampaignID: "c1", AdGroupID: "g1", CreativeID: "r1"}}
+	us := &Program{Marketplace: "US", ASIN: "B000000001"}
+	uk := &Program{Marketplace: "UK", StoreURL: "https://www.amazon.co.uk/stores/page/ABC", Passthrough: true}
+	mx := &Program{Marketplace: "MX", ASIN: "B000000009"}
+	ad := &Ad{ASIN: "B000000002"}
+	storeAd := &Ad{StoreURL: "https://www.amazon.co.uk/stores/page/SPRING"}
+
+	f := func(r Resolution, wantLoc, wantASIN string) {
+		t.Helper()
+		tg, err := NewTarget(&r)
+		if err != nil {
+			t.Fatalf("unexpected error: %v", err)
+		}
+		if string(tg.Location) != wantLoc {
+			t.Fatalf("unexpected Location; got %q; want %q", tg.Location, wantLoc)
+		}
+		if string(tg.ASIN) != wantASIN {
+			t.Fatalf("unexpected ASIN; got %q; want %q", tg.ASIN, wantASIN)
+		}
+		if string(tg.Program) != r.Program || string(tg.Partner) != r.Partner || string(tg.Level) != r.Level || string(tg.Code) != r.Code || string(tg.Ad) != r.Ad {
+			t.Fatalf("unexpected identity; got %q %q %q %q %q; want %q %q %q %q %q", tg.Program, tg.Partner, tg.Level, tg.Code, tg.Ad, r.Program, r.Partner, r.Level, r.Code, r.Ad)
+		}
+		if string(tg.Marketplace) != r.Prog.Marketplace || tg.Passthrough != r.Prog.Passthrough {
+			t.Fatalf("unexpected marketplace or passthrough; got %q %v", tg.Marketplace, tg.Passthrough)
+		}
+		if !ValidLocation(string(tg.Location)) {
+			t.Fatalf("Location %q is not a valid Amazon destination", tg.Location)
+		}
+	}
+	f(Resolution{Code: "x", Level: LevelProgram, Program: "p", Partner: "r", Prog: us, Partnership: assoc},
+		"https://www.amazon.com/dp/B000000001?tag=name-20&linkCode=ll1&ascsubtag=post%2042%26x%3Dy", "B000000001")
+	f(Resolution{Level: LevelProgram, Program: "p", Partner: "r", Prog: mx, Partnership: maas},
+		"https://www.amazon.com.mx/dp/B000000009?maas=maas_adg_api_1&ref_=aa_maas&tag=maas&aa_campaignid=c1&aa_adgroupid=g1&aa_creativeid=r1", "B000000009")
+	f(Resolution{Code: "y", Level: LevelPartner, Program: "p", Partner: "r", Prog: uk, Partnership: assoc, ASIN: "B000000003"},
+		"https://www.amazon.co.uk/dp/B000000003?tag=name-20&linkCode=ll1&ascsubtag=post%2042%26x%3Dy", "B000000003")
+	f(Resolution{Level: LevelProgram, Program: "p", Partner: "r", Prog: uk, Partnership: &Partnership{Attribution: Attribution{Tag: "t-21"}}},
+		"https://www.amazon.co.uk/stores/page/ABC?tag=t-21", "")
+	f(Resolution{Level: LevelAd, Program: "p", Partner: "r", Ad: "a", Prog: us, Partnership: maas, AdDef: ad},
+		"https://www.amazon.com/dp/B000000002?maas=maas_adg_api_1&ref_=aa_maas&tag=maas&aa_campaignid=c1&aa_adgroupid=g1&aa_creativeid=r1", "B000000002")
+	f(Resolution{Level: LevelAd, Program: "p", Partner: "r", Ad: "a", Prog: uk, Partnership: assoc, AdDef: storeAd},
+		"https://www.amazon.co.uk/stores/page/SPRING?tag=name-20&linkCode=ll1&ascsubtag=post%2042%26x%3Dy", "")
+}
+
+func TestNewTargetRefusesBadStoredParts(t *testing.T) {
+	p := &Partnership{Attribution: Attribution{Tag: "t"}}
+	for _, r := range []Resolution{
+		{Level: LevelProgram, Prog: &Program{Marketplace: "XX", ASIN: "B000000001"}, Partnership: p},
+		{Level: LevelProgram, Prog: &Program{Marketplace: "US", StoreURL: "https://evil.example/stores/x"}, Partnership: p},
+		{Level: LevelProgram, Prog: &Program{Marketplace: "US", StoreURL: "https://www.amazon.com.evil.example/stores/x"}, Partnership: p},
+		{Level: LevelProgram, Prog: &Program{Marketplace: "US", StoreURL: "https://www.amazon.com/stores/a\r\nSet-Cookie: x"}, Partnership: p},
+		{Level: LevelProgram, Prog: &Program{Marketplace: "US", StoreURL: "https://www.amazon.de/stores/x"}, Partnership: p},
+		{Level: LevelPartner, Prog: &Program{Marketplace: "US", ASIN: "B000000001"}, Partnership: p, ASIN: "../../evil"},
+		{Level: LevelAd, Prog: &Program{Marketplace: "US", ASIN: "B000000001"}, Partnership: p},
+		{Level: LevelProgram, Prog: &Program{Marketplace: "US"}, Partnership: p},
+	} {
+		if tg, err := NewTarget(&r); err == nil {
+			t.Fatalf("unexpected success for %+v; got Location %q", r.Prog, tg.Location)
+		}
+	}
+}
+
+func TestAppendQueryEscape(t *testing.T) {
+	got := string(AppendQueryEscape(nil, "a b&c=d\r\n#é~"))
+	want := "a%20b%26c%3Dd%0D%0A%23%C3%A9~"
+	if got != want {
+		t.Fatalf("unexpected escape; got %q; want %q", got, want)
+	}
+	if u, err := url.QueryUnescape(got); err != nil || u != "a b&c=d\r\n#é~" {
+		t.Fatalf("unexpected round trip; got %q, %v", u, err)
+	}
+}

@@ -1,0 +1,58 @@
+package redirect
+
+import (
+	"net"
+	"net/netip"
+	"testing"
+
+	"github.com/valyala/fasthttp"
+)
+
+func TestClientIP(t *testing.T) {
+	proxies, err := ParseTrustedProxies("10.0.0.0/8, 192.0.2.7 ,2001:db8::/32")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &Handler{trustedProxies: proxies, clientIPHeader: fasthttp.HeaderXForwardedFor}
+	f := func(peer string, xff []string, want string) {
+		t.Helper()
+		var ctx fasthttp.RequestCtx
+		var req fasthttp.Request
+		for _, v := range xff {
+			req.Header.Add("X-Forwarded-For", v)
+		}
+		ctx.Init(&req, &net.TCPAddr{IP: net.ParseIP(peer), Port: 1234}, nil)
+		got := h.ClientIP(&ctx)
+		if got != netip.MustParseAddr(want) {
+			t.Fatalf("unexpected client IP for peer %s, XFF %q; got %s; want %s", peer, xff, got, want)
+		}
+	}
+	// Untrusted peers are the client, whatever they claim.
+	f("203.0.113.9", []string{"1.2.3.4"}, "203.0.113.9")
+	f("::ffff:203.0.113.9", nil, "203.0.113.9")
+	// Trusted peer: the right-most untrusted hop.
+	f("10.1.1.1", []string{"1.2.3.4"}, "1.2.3.4")
+	f("10.1.1.1", []string{"6.6.6.6, 1.2.3.4"}, "1.2.3.4")
+	f("10.1.1.1", []string{"6.6.6.6, 1.2.3.4, 10.9.9.9, 192.0.2.7"}, "1.2.3.4")
+	f("10.1.1.1", []string{"6.6.6.6", "1.2.3.4, 10.2.2.2"}, "1.2.3.4")
+	f("10.1.1.1", []string{"1.2.3.4:5678"}, "1.2.3.4")
+	f("10.1.1.1", []string{"[2001:db9::1]:443"}, "2001:db9::1")
+	f("2001:db8::5", []string{"2001:db9::1"}, "2001:db9::1")
+	// Nothing usable: the peer, or the last trusted hop before garbage.
+	f("10.1.1.1", nil, "10.1.1.1")
+	f("10.1.1.1", []string{""}, "10.1.1.1")
+	f("10.1.1.1", []string{"6.6.6.6, garbage"}, "10.1.1.1")
+	f("10.1.1.1", []string{"6.6.6.6, garbage, 10.3.3.3"}, "10.3.3.3")
+	f("10.1.1.1", []string{"fe80::1%eth0"}, "10.1.1.1")
+	f("10.1.1.1", []string{"10.2.2.2, 10.3.3.3"}, "10.2.2.2")
+}
+
+func TestParseTrustedProxies(t *testing.T) {
+	got, err := ParseTrustedProxies("10.0.0.1/8,::1")
+	if err != nil || len(got) != 2 || got[0].String() != "10.0.0.0/8" || got[1].String() != "::1/128" {
+		t.Fatalf("unexpected prefixes; got %v, %v", got, err)
+	}
+	if _, err := ParseTrustedProxies("10.0.0.0/8,nope"); err == nil {
+		t.Fatalf("unexpected success for a bad CIDR")
+	}
+}

@@ -1,0 +1,80 @@
+package redirect
+
+import (
+	"bytes"
+	"net/url"
+	"testing"
+
+	"github.com/clickedge/clickedge/linkcache"
+)
+
+func FuzzParsePath(f *testing.F) {
+	for _, s := range []string{"/abc", "/c/p/0/q", "/c/p/a/q/", "/", "//", "/c//0/q", "/a%0d%0a", "/c/p/0/q\r\n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, path []byte) {
+		key, ok := ParsePath(path)
+		if !ok {
+			return
+		}
+		if len(key) == 0 || bytes.ContainsAny(key, "\r\n%?# ") {
+			t.Fatalf("unexpected key %q from %q", key, path)
+		}
+		parts := bytes.Split(key, []byte("/"))
+		switch len(parts) {
+		case 1:
+			if !linkcache.IsID(parts[0]) {
+				t.Fatalf("unexpected code %q from %q", key, path)
+			}
+		case 4:
+			if string(parts[0]) != "c" {
+				t.Fatalf("unexpected structured key %q from %q", key, path)
+			}
+			for _, p := range parts[1:] {
+				if !linkcache.IsID(p) {
+					t.Fatalf("unexpected ID %q in %q", p, path)
+				}
+			}
+		default:
+			t.Fatalf("unexpected key shape %q from %q", key, path)
+		}
+	})
+}
+
+// FuzzPassthrough appends arbitrary request queries to a destination: the
+// result stays a valid Amazon Location, keeps its attribution, and never gains
+// a reserved key.
+func FuzzPassthrough(f *testing.F) {
+	for _, s := range []string{"a=1", "tag=evil", "x=%0d%0aSet-Cookie:a", "%74ag=x&AA_x=1", "a=1&&b", "=&=&", "x=%zz", "k=v#f"} {
+		f.Add([]byte(s))
+	}
+	const base = "https://www.amazon.co.uk/dp/B000000001?tag=good-21&linkCode=ll1"
+	f.Fuzz(func(t *testing.T, query []byte) {
+		loc, _ := AppendPassthrough([]byte(base), query, nil)
+		if !bytes.HasPrefix(loc, []byte(base)) {
+			t.Fatalf("destination changed: %q", loc)
+		}
+		if !linkcache.ValidLocation(string(loc)) {
+			t.Fatalf("invalid Location %q from %q", loc, query)
+		}
+		u, err := url.Parse(string(loc))
+		if err != nil || u.Host != "www.amazon.co.uk" {
+			t.Fatalf("unexpected host in %q", loc)
+		}
+		q, err := url.ParseQuery(u.RawQuery)
+		if err != nil {
+			t.Fatalf("cannot parse query %q: %v", u.RawQuery, err)
+		}
+		if len(q["tag"]) != 1 || q.Get("tag") != "good-21" || len(q["linkCode"]) != 1 {
+			t.Fatalf("attribution changed in %q", loc)
+		}
+		for k := range q {
+			if k != "tag" && k != "linkCode" && IsReservedParam([]byte(k)) {
+				t.Fatalf("reserved key %q passed through in %q", k, loc)
+			}
+		}
+		if len(loc)-len(base) > MaxPassthroughBytes {
+			t.Fatalf("pass-through too long: %d bytes", len(loc)-len(base))
+		}
+	})
+}

@@ -1,0 +1,57 @@
+package redirect
+
+import (
+	"testing"
+)
+
+// BenchmarkHandlerHit measures a cached redirect end to end through the
+// handler (no network): parse, cache hit, Location and headers.
+func BenchmarkHandlerHit(b *testing.B) {
+	for _, bc := range []struct{ name, path string }{
+		{"code", "/hot"},
+		{"structured", "/c/bob/spring/us"},
+		{"passthrough", "/hot?utm_source=news&utm_medium=social&tag=evil"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			e := newBenchEdge(b)
+			ctx := newHitCtx(b, e, bc.path)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				ctx.Response.Reset()
+				e.handler.HandleRequest(ctx)
+			}
+		})
+	}
+}
+
+func BenchmarkHandlerHitParallel(b *testing.B) {
+	e := newBenchEdge(b)
+	newHitCtx(b, e, "/hot")
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		ctx := newHitCtx(b, e, "/hot")
+		for pb.Next() {
+			ctx.Response.Reset()
+			e.handler.HandleRequest(ctx)
+		}
+	})
+}
+
+func BenchmarkParsePath(b *testing.B) {
+	p := []byte("/c/partner-123/ad-9/program-77")
+	b.ReportAllocs()
+	for b.Loop() {
+		ParsePath(p)
+	}
+}
+
+func BenchmarkAppendPassthrough(b *testing.B) {
+	loc := []byte("https://www.amazon.com/dp/B000000001?tag=t-20")
+	q := []byte("utm_source=news&utm_medium=email&utm_campaign=spring%20sale&tag=evil")
+	var dst, scratch []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		dst, scratch = AppendPassthrough(append(dst[:0], loc...), q, scratch)
+	}
+}
