@@ -104,7 +104,7 @@ func NewStore(cfg StoreConfig) (*Store, error) {
 		}
 	}
 	s := &Store{
-		cfg: cfg,
+		cfg:     cfg,
 		client:  newClient(addrs, &cfg),
 		log:     cfg.Logger,
 		metrics: metrics.NewSet(),

@@ -97,23 +97,23 @@ func (h *Handler) WriteMetrics(w io.Writer) { h.metrics.WritePrometheus(w) }
 // Response header names and values, kept as bytes so setting them copies
 // without conversion.
 var (
-	hdrLocation      = []byte("Location")
-	hdrCacheControl  = []byte("Cache-Control")
-	hdrRobots        = []byte("X-Robots-Tag")
-	hdrRetryAfter    = []byte("Retry-After")
-	hdrAllow         = []byte("Allow")
-	valNoStore       = []byte("private, no-store, max-age=0")
-	valNoIndex       = []byte("noindex")
-	valOne           = []byte("1")
-	valAllow         = []byte("GET, HEAD")
-	contentTypeHTML  = []byte("text/html; charset=utf-8")
-	pageNotFound     = []byte("<!doctype html><meta charset=utf-8><title>Link not found</title><h1>Link not found</h1><p>This link does not exist or was removed.</p>\n")
-	pageUnavailable  = []byte("<!doctype html><meta charset=utf-8><title>Temporarily unavailable</title><h1>Temporarily unavailable</h1><p>This link cannot be opened right now. Please try again in a moment.</p>\n")
-	pageBadMethod    = []byte("<!doctype html><meta charset=utf-8><title>Method not allowed</title><h1>Method not allowed</h1>\n")
-	methodGET        = []byte(fasthttp.MethodGet)
-	methodHEAD       = []byte(fasthttp.MethodHead)
-	locationBufPool  = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
-	scratchBufPool   = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+	hdrLocation     = []byte("Location")
+	hdrCacheControl = []byte("Cache-Control")
+	hdrRobots       = []byte("X-Robots-Tag")
+	hdrRetryAfter   = []byte("Retry-After")
+	hdrAllow        = []byte("Allow")
+	valNoStore      = []byte("private, no-store, max-age=0")
+	valNoIndex      = []byte("noindex")
+	valOne          = []byte("1")
+	valAllow        = []byte("GET, HEAD")
+	contentTypeHTML = []byte("text/html; charset=utf-8")
+	pageNotFound    = []byte("<!doctype html><meta charset=utf-8><title>Link not found</title><h1>Link not found</h1><p>This link does not exist or was removed.</p>\n")
+	pageUnavailable = []byte("<!doctype html><meta charset=utf-8><title>Temporarily unavailable</title><h1>Temporarily unavailable</h1><p>This link cannot be opened right now. Please try again in a moment.</p>\n")
+	pageBadMethod   = []byte("<!doctype html><meta charset=utf-8><title>Method not allowed</title><h1>Method not allowed</h1>\n")
+	methodGET       = []byte(fasthttp.MethodGet)
+	methodHEAD      = []byte(fasthttp.MethodHead)
+	locationBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+	scratchBufPool  = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 )
 
 // HandleRequest is the fasthttp.RequestHandler of the public listener. A cached

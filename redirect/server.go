@@ -61,21 +61,21 @@ var rejectReasons = []string{"header_too_large", "body_too_large", "timeout", "m
 func newServer(name string, handler fasthttp.RequestHandler, l Limits, body int, jsonErrors bool, log *zap.Logger, rejected map[string]interface{ Inc() }) *fasthttp.Server {
 	l = l.withDefaults(body)
 	return &fasthttp.Server{
-		Handler:                       handler,
-		Name:                          name,
-		ReadTimeout:                   l.ReadTimeout,
-		WriteTimeout:                  l.WriteTimeout,
-		IdleTimeout:                   l.IdleTimeout,
-		ReadBufferSize:                l.MaxHeaderBytes,
-		MaxRequestBodySize:            l.MaxBodyBytes,
-		Concurrency:                   l.MaxConcurrency,
-		NoDefaultServerHeader:         true,
-		NoDefaultContentType:          true,
-		DisablePreParseMultipartForm:  true,
-		TCPKeepalive:                  true,
-		CloseOnShutdown:               true,
-		SecureErrorLogMessage:         true,
-		Logger:                        zapPrintf{log},
+		Handler:                      handler,
+		Name:                         name,
+		ReadTimeout:                  l.ReadTimeout,
+		WriteTimeout:                 l.WriteTimeout,
+		IdleTimeout:                  l.IdleTimeout,
+		ReadBufferSize:               l.MaxHeaderBytes,
+		MaxRequestBodySize:           l.MaxBodyBytes,
+		Concurrency:                  l.MaxConcurrency,
+		NoDefaultServerHeader:        true,
+		NoDefaultContentType:         true,
+		DisablePreParseMultipartForm: true,
+		TCPKeepalive:                 true,
+		CloseOnShutdown:              true,
+		SecureErrorLogMessage:        true,
+		Logger:                       zapPrintf{log},
 		ErrorHandler: func(ctx *fasthttp.RequestCtx, err error) {
 			reason, code := "malformed", fasthttp.StatusBadRequest
 			var small *fasthttp.ErrSmallBuffer
