@@ -1,0 +1,362 @@
+package tracking
+
+import (
+	"strconv"
+	"unicode/utf8"
+)
+
+// ClickVersion is the version of the click event wire format written by
+// Click.AppendJSON and accepted by DecodeClick.
+const ClickVersion = 1
+
+// MaxSubIDLen is the longest sub-ID value kept on a click, in bytes.
+const MaxSubIDLen = 255
+
+// Click is one click event (the JSON object on the Kafka topic "clicks").
+//
+// Byte-slice fields own their memory: setters and decoders append into the
+// existing capacity and Reset keeps it, so a pooled Click is reused without
+// allocating. A Click is not safe for concurrent use.
+type Click struct {
+	// ID is the unique click ID (see IDGenerator).
+	ID []byte
+	// TS is the time of the click in Unix milliseconds.
+	TS int64
+	// Code is the short code of the link, empty for the structured form.
+	Code []byte
+	// Level is the link level: "program", "partner" or "ad".
+	Level []byte
+	// Program is the program ID.
+	Program []byte
+	// Partner is the partner ID.
+	Partner []byte
+	// Ad is the ad ID, empty below ad level.
+	Ad []byte
+	// ASIN is the product the click was sent to, empty for a Store page.
+	ASIN []byte
+	// Marketplace is the Amazon marketplace ("US", "DE", ...).
+	Marketplace []byte
+	// Method is the HTTP method of the request.
+	Method []byte
+	// Status is the HTTP status served.
+	Status int
+
+	// Source is where the click came from.
+	Source Source
+	// ReferrerHost is the lowercase referrer host (the package name for
+	// Android app referrers), empty when there is none or it cannot be parsed.
+	ReferrerHost []byte
+	// Device is the kind of device.
+	Device Device
+	// Bot is true when BotReason is not BotNone. Bots get the redirect but are
+	// never paid.
+	Bot bool
+	// BotReason says why the click is a bot.
+	BotReason BotReason
+	// Country is the ISO 3166-1 alpha-2 code of the client's country, empty
+	// when unknown.
+	Country []byte
+	// Visitor is the keyed hash of the client IP and user agent (32 hex digits).
+	Visitor []byte
+	// IPPrefix is the client's IPv4 /24 or IPv6 /48 ("203.0.113.0/24").
+	IPPrefix []byte
+
+	// SubID1, SubID2, SubID3 and SharedID are the partner's tracking values
+	// from the query (subId1..subId3, sharedid); see SetSubIDs.
+	SubID1   []byte
+	SubID2   []byte
+	SubID3   []byte
+	SharedID []byte
+
+	// Edge is the name of the edge instance that served the click.
+	Edge []byte
+}
+
+// Reset clears c, keeping the capacity of its byte slices.
+func (c *Click) Reset() {
+	*c = Click{
+		ID:           c.ID[:0],
+		Code:         c.Code[:0],
+		Level:        c.Level[:0],
+		Program:      c.Program[:0],
+		Partner:      c.Partner[:0],
+		Ad:           c.Ad[:0],
+		ASIN:         c.ASIN[:0],
+		Marketplace:  c.Marketplace[:0],
+		Method:       c.Method[:0],
+		ReferrerHost: c.ReferrerHost[:0],
+		Country:      c.Country[:0],
+		Visitor:      c.Visitor[:0],
+		IPPrefix:     c.IPPrefix[:0],
+		SubID1:       c.SubID1[:0],
+		SubID2:       c.SubID2[:0],
+		SubID3:       c.SubID3[:0],
+		SharedID:     c.SharedID[:0],
+		Edge:         c.Edge[:0],
+	}
+}
+
+// AppendKey appends the Kafka message key of c to dst:
+// "<program>:<partner>", or "unknown" when Program is empty, so that one
+// contract's clicks stay ordered on one partition.
+func (c *Click) AppendKey(dst []byte) []byte {
+	if len(c.Program) == 0 {
+		return append(dst, "unknown"...)
+	}
+	dst = append(dst, c.Program...)
+	dst = append(dst, ':')
+	return append(dst, c.Partner...)
+}
+
+// AppendJSON appends c to dst as one JSON object of the click event v1 and
+// returns the extended buffer. Every field is written, in this order:
+// v, id, ts, code, level, program, partner, ad, asin, marketplace, method,
+// status, source, referrer_host, device, bot, bot_reason, country, visitor,
+// ip_prefix, subid1, subid2, subid3, sharedid, edge. Strings are escaped per
+// RFC 8259; invalid UTF-8 is written as U+FFFD. It uses no reflection and
+// does not allocate when dst has capacity.
+func (c *Click) AppendJSON(dst []byte) []byte {
+	dst = append(dst, `{"v":`...)
+	dst = strconv.AppendInt(dst, ClickVersion, 10)
+	dst = append(dst, `,"id":`...)
+	dst = appendJSONString(dst, c.ID)
+	dst = append(dst, `,"ts":`...)
+	dst = strconv.AppendInt(dst, c.TS, 10)
+	dst = append(dst, `,"code":`...)
+	dst = appendJSONString(dst, c.Code)
+	dst = append(dst, `,"level":`...)
+	dst = appendJSONString(dst, c.Level)
+	dst = append(dst, `,"program":`...)
+	dst = appendJSONString(dst, c.Program)
+	dst = append(dst, `,"partner":`...)
+	dst = appendJSONString(dst, c.Partner)
+	dst = append(dst, `,"ad":`...)
+	dst = appendJSONString(dst, c.Ad)
+	dst = append(dst, `,"asin":`...)
+	dst = appendJSONString(dst, c.ASIN)
+	dst = append(dst, `,"marketplace":`...)
+	dst = appendJSONString(dst, c.Marketplace)
+	dst = append(dst, `,"method":`...)
+	dst = appendJSONString(dst, c.Method)
+	dst = append(dst, `,"status":`...)
+	dst = strconv.AppendInt(dst, int64(c.Status), 10)
+	dst = append(dst, `,"source":"`...)
+	dst = append(dst, c.Source.String()...)
+	dst = append(dst, `","referrer_host":`...)
+	dst = appendJSONString(dst, c.ReferrerHost)
+	dst = append(dst, `,"device":"`...)
+	dst = append(dst, c.Device.String()...)
+	dst = append(dst, `","bot":`...)
+	dst = strconv.AppendBool(dst, c.Bot)
+	dst = append(dst, `,"bot_reason":"`...)
+	dst = append(dst, c.BotReason.String()...)
+	dst = append(dst, `","country":`...)
+	dst = appendJSONString(dst, c.Country)
+	dst = append(dst, `,"visitor":`...)
+	dst = appendJSONString(dst, c.Visitor)
+	dst = append(dst, `,"ip_prefix":`...)
+	dst = appendJSONString(dst, c.IPPrefix)
+	dst = append(dst, `,"subid1":`...)
+	dst = appendJSONString(dst, c.SubID1)
+	dst = append(dst, `,"subid2":`...)
+	dst = appendJSONString(dst, c.SubID2)
+	dst = append(dst, `,"subid3":`...)
+	dst = appendJSONString(dst, c.SubID3)
+	dst = append(dst, `,"sharedid":`...)
+	dst = appendJSONString(dst, c.SharedID)
+	dst = append(dst, `,"edge":`...)
+	dst = appendJSONString(dst, c.Edge)
+	return append(dst, '}')
+}
+
+// appendJSONString appends s as a quoted JSON string. Control characters,
+// quotes and backslashes are escaped, U+2028 and U+2029 too (so the output is
+// also valid JavaScript), and invalid UTF-8 becomes U+FFFD.
+func appendJSONString(dst, s []byte) []byte {
+	const hexDigits = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&15])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRune(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&15])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// SetSubIDs sets SubID1, SubID2, SubID3 and SharedID from the raw query
+// string of the request (without '?'): the values of subId1, subId2, subId3
+// and sharedid, keys compared ignoring ASCII case, the first occurrence of a
+// key winning. Values are percent-decoded ('+' is a space), cleaned of
+// invalid UTF-8 and control characters, and cut to at most MaxSubIDLen bytes
+// on a character boundary. Absent keys leave the fields empty. It does not
+// allocate when the fields have capacity.
+func (c *Click) SetSubIDs(queryString []byte) {
+	c.SubID1 = c.SubID1[:0]
+	c.SubID2 = c.SubID2[:0]
+	c.SubID3 = c.SubID3[:0]
+	c.SharedID = c.SharedID[:0]
+	var seen [4]bool
+	q := queryString
+	for len(q) > 0 {
+		var pair []byte
+		pair, q = cutByte(q, '&')
+		key, value := cutByte(pair, '=')
+		i := subIDIndex(key)
+		if i < 0 || seen[i] {
+			continue
+		}
+		seen[i] = true
+		switch i {
+		case 0:
+			c.SubID1 = appendQueryValue(c.SubID1, value, MaxSubIDLen)
+		case 1:
+			c.SubID2 = appendQueryValue(c.SubID2, value, MaxSubIDLen)
+		case 2:
+			c.SubID3 = appendQueryValue(c.SubID3, value, MaxSubIDLen)
+		case 3:
+			c.SharedID = appendQueryValue(c.SharedID, value, MaxSubIDLen)
+		}
+	}
+}
+
+// cutByte splits b around the first sep; after is empty when sep is absent.
+func cutByte(b []byte, sep byte) (before, after []byte) {
+	for i, c := range b {
+		if c == sep {
+			return b[:i], b[i+1:]
+		}
+	}
+	return b, nil
+}
+
+func subIDIndex(key []byte) int {
+	if len(key) != 6 && len(key) != 8 {
+		return -1
+	}
+	var buf [8]byte
+	for i, c := range key {
+		buf[i] = lower(c)
+	}
+	switch string(buf[:len(key)]) {
+	case "subid1":
+		return 0
+	case "subid2":
+		return 1
+	case "subid3":
+		return 2
+	case "sharedid":
+		return 3
+	}
+	return -1
+}
+
+// appendQueryValue percent-decodes the query value raw ('+' is a space;
+// malformed escapes stay literal) and appends at most max bytes of printable
+// UTF-8 to dst: invalid sequences and control characters (C0, DEL, C1) are
+// dropped, and the value is cut on a character boundary.
+func appendQueryValue(dst, raw []byte, max int) []byte {
+	limit := len(dst) + max
+	var buf [utf8.UTFMax]byte
+	n := 0
+	for i := 0; i < len(raw); {
+		c := raw[i]
+		switch {
+		case c == '+':
+			c = ' '
+			i++
+		case c == '%' && i+2 < len(raw) && isHex(raw[i+1]) && isHex(raw[i+2]):
+			c = unhex(raw[i+1])<<4 | unhex(raw[i+2])
+			i += 3
+		default:
+			i++
+		}
+		if n == 0 && c < utf8.RuneSelf {
+			// ASCII fast path.
+			if c >= 0x20 && c != 0x7f {
+				if len(dst) >= limit {
+					return dst
+				}
+				dst = append(dst, c)
+			}
+			continue
+		}
+		buf[n] = c
+		n++
+		// Emit every complete character in buf.
+		for n > 0 && (n == len(buf) || utf8.FullRune(buf[:n])) {
+			r, size := utf8.DecodeRune(buf[:n])
+			if !(r == utf8.RuneError && size == 1) && isPrintable(r) {
+				if len(dst)+size > limit {
+					return dst
+				}
+				dst = append(dst, buf[:size]...)
+			}
+			copy(buf[:], buf[size:n])
+			n -= size
+		}
+	}
+	// A truncated sequence at the end is invalid and dropped.
+	return dst
+}
+
+// isPrintable reports whether r is kept in a sub-ID: everything but C0
+// controls, DEL and C1 controls.
+func isPrintable(r rune) bool {
+	return r >= 0x20 && r != 0x7f && !(r >= 0x80 && r < 0xa0)
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
+}
