@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/netip"
+	"os"
 	"sync"
 	"time"
 
@@ -13,7 +14,9 @@ import (
 	"github.com/valyala/fasthttp"
 	"go.uber.org/zap"
 
+	"github.com/clickedge/clickedge/emitter"
 	"github.com/clickedge/clickedge/linkcache"
+	"github.com/clickedge/clickedge/tracking"
 )
 
 // Config configures the public Handler.
@@ -26,6 +29,14 @@ type Config struct {
 	// ClientIPHeader is the header trusted proxies put the client address in,
 	// in X-Forwarded-For syntax. Default: "X-Forwarded-For".
 	ClientIPHeader string
+	// Classifier classifies each click for its event. Required with Emitter.
+	// Default: nil (no click events).
+	Classifier *tracking.Classifier
+	// Emitter receives one click event per GET or HEAD on a link path,
+	// whatever the answer. Required with Classifier. Default: nil (no events).
+	Emitter *emitter.Writer
+	// EdgeName is recorded as the event's edge. Default: the host name.
+	EdgeName string
 	// Logger receives sampled hot-path errors. Default: no logging.
 	Logger *zap.Logger
 }
@@ -37,6 +48,11 @@ type Handler struct {
 	trustedProxies []netip.Prefix
 	clientIPHeader string
 	log            *zap.Logger
+
+	classifier *tracking.Classifier
+	emitter    *emitter.Writer
+	ids        *tracking.IDGenerator
+	edgeName   []byte
 
 	metrics  *metrics.Set
 	results  [numResults]*metrics.Counter
@@ -73,7 +89,17 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
+	if (cfg.Classifier == nil) != (cfg.Emitter == nil) {
+		return nil, errors.New("cannot create redirect handler: Classifier and Emitter go together")
+	}
+	if cfg.EdgeName == "" {
+		cfg.EdgeName, _ = os.Hostname()
+	}
 	h := &Handler{
+		classifier:     cfg.Classifier,
+		emitter:        cfg.Emitter,
+		ids:            tracking.NewIDGenerator(),
+		edgeName:       []byte(cfg.EdgeName),
 		cache:          cfg.Cache,
 		trustedProxies: cfg.TrustedProxies,
 		clientIPHeader: cfg.ClientIPHeader,
@@ -120,23 +146,28 @@ var (
 // link costs no allocation and no network I/O.
 func (h *Handler) HandleRequest(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
-	h.serve(ctx)
+	key, t, ok := h.serve(ctx)
+	if ok && h.emitter != nil {
+		h.emit(ctx, start, key, t)
+	}
 	h.latency.UpdateDuration(start)
 }
 
-func (h *Handler) serve(ctx *fasthttp.RequestCtx) {
+// serve answers the request. It returns the link key and target (nil unless
+// redirected) and whether the request was a click on a link path.
+func (h *Handler) serve(ctx *fasthttp.RequestCtx) ([]byte, *linkcache.Target, bool) {
 	method := ctx.Method()
 	if !bytesEqual(method, methodGET) && !bytesEqual(method, methodHEAD) {
 		ctx.Response.Header.SetCanonical(hdrAllow, valAllow)
 		h.page(ctx, fasthttp.StatusMethodNotAllowed, pageBadMethod)
 		h.results[resultMethod].Inc()
-		return
+		return nil, nil, false
 	}
 	key, ok := ParsePath(ctx.Path())
 	if !ok {
 		h.page(ctx, fasthttp.StatusNotFound, pageNotFound)
 		h.results[resultBadPath].Inc()
-		return
+		return nil, nil, false
 	}
 	t, st := h.cache.Get(key)
 	switch st {
@@ -150,6 +181,7 @@ func (h *Handler) serve(ctx *fasthttp.RequestCtx) {
 		default:
 			h.results[resultMiss].Inc()
 		}
+		return key, t, true
 	case linkcache.NotFound:
 		h.page(ctx, fasthttp.StatusNotFound, pageNotFound)
 		h.results[resultNotFound].Inc()
@@ -158,6 +190,7 @@ func (h *Handler) serve(ctx *fasthttp.RequestCtx) {
 		h.page(ctx, fasthttp.StatusServiceUnavailable, pageUnavailable)
 		h.results[resultUnavailable].Inc()
 	}
+	return key, nil, true
 }
 
 // redirect answers 302 to t's destination, with the request's non-reserved

@@ -55,3 +55,19 @@ func BenchmarkAppendPassthrough(b *testing.B) {
 		dst, scratch = AppendPassthrough(append(dst[:0], loc...), q, scratch)
 	}
 }
+
+// BenchmarkHandlerHitWithEvent is the full per-click work: cached redirect,
+// classification of a seen user agent, event encoding and Emit.
+func BenchmarkHandlerHitWithEvent(b *testing.B) {
+	e := newEventEdge(b, "")
+	e.seedAPI()
+	e.mustAPI("POST", "/api/v1/links", `{"program":"us","partner":"alice","code":"hot"}`, 201)
+	ctx := newHitCtx(b, e.testEdge, "/hot?subId1=bench")
+	ctx.Request.Header.Set("Referer", "https://www.google.com/")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		ctx.Response.Reset()
+		e.handler.HandleRequest(ctx)
+	}
+}

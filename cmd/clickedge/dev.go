@@ -8,11 +8,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/clickedge/clickedge/linkcache"
 )
@@ -23,6 +25,7 @@ func dev(args []string) error {
 	var f edgeFlags
 	f.register(fs, true)
 	redisListen := fs.String("dev.redisAddr", "127.0.0.1:0", "listen address of the embedded Redis-compatible store (port 0: any free port); ignored with -redis.addr")
+	kafkaListen := fs.String("dev.kafkaAddr", "127.0.0.1:0", "listen address of the embedded Kafka-protocol broker (port 0: any free port); ignored with -kafka.brokers")
 	fs.Usage = usage(fs, "Runs the edge in one process on an embedded Redis-compatible store (miniredis,\nover real TCP) with demo programs, partners, an ad and links, and prints\nsample links, the admin URL and the admin token.")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -40,6 +43,26 @@ func dev(args []string) error {
 		defer mr.Close()
 		f.redisAddr = mr.Addr()
 	}
+	embeddedKafka := f.kafkaBrokers == ""
+	if embeddedKafka {
+		addr, stop, err := startDevKafka(*kafkaListen, f.kafkaTopic)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		f.kafkaBrokers = addr
+	}
+	if f.spoolDir == "" {
+		dir, err := os.MkdirTemp("", "clickedge-dev-spool-")
+		if err != nil {
+			return fmt.Errorf("cannot create a spool directory: %w", err)
+		}
+		defer os.RemoveAll(dir)
+		f.spoolDir = dir
+	}
+	if f.visitorKey == "" {
+		f.visitorKey = "clickedge-dev-visitor-key"
+	}
 	if f.adminToken == "" {
 		var b [16]byte
 		_, _ = rand.Read(b[:])
@@ -55,7 +78,7 @@ func dev(args []string) error {
 		e.stopStores()
 		return fmt.Errorf("cannot seed demo data: %w", err)
 	}
-	printDev(e, &f, embedded, links)
+	printDev(e, &f, embedded, embeddedKafka, links)
 	return e.waitAndStop()
 }
 
@@ -127,7 +150,27 @@ func seedDemo(s *linkcache.Store) ([]demoLink, error) {
 	return out, nil
 }
 
-func printDev(e *edge, f *edgeFlags, embedded bool, links []demoLink) {
+// startDevKafka runs an in-process Kafka-protocol broker (kfake) on addr with
+// the clicks topic seeded, and returns its address and a stop function.
+func startDevKafka(addr, topic string) (string, func(), error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", nil, fmt.Errorf("cannot start the embedded Kafka broker on -dev.kafkaAddr %q: %w", addr, err)
+	}
+	c, err := kfake.NewCluster(
+		kfake.NumBrokers(1),
+		kfake.SeedTopics(3, topic),
+		kfake.AllowAutoTopicCreation(),
+		kfake.ListenFn(func(string, string) (net.Listener, error) { return ln, nil }),
+	)
+	if err != nil {
+		ln.Close()
+		return "", nil, fmt.Errorf("cannot start the embedded Kafka broker: %w", err)
+	}
+	return ln.Addr().String(), c.Close, nil
+}
+
+func printDev(e *edge, f *edgeFlags, embedded, embeddedKafka bool, links []demoLink) {
 	var b strings.Builder
 	internal := "http://" + displayAddr(e.internalLn.Addr())
 	redis := f.redisAddr
@@ -139,7 +182,12 @@ func printDev(e *edge, f *edgeFlags, embedded bool, links []demoLink) {
 	fmt.Fprintf(&b, "  internal      %s  (/health /ready /metrics /debug/pprof/ /api/v1/)\n", internal)
 	fmt.Fprintf(&b, "  admin token   %s\n", f.adminToken)
 	fmt.Fprintf(&b, "  redis         %s\n", redis)
-	fmt.Fprintf(&b, "  kafka         not started: click events are not emitted yet\n\n")
+	kafka := f.kafkaBrokers + ", topic " + f.kafkaTopic
+	if embeddedKafka {
+		kafka += " (embedded; -kafka.brokers uses a real Kafka)"
+	}
+	fmt.Fprintf(&b, "  kafka         %s\n", kafka)
+	fmt.Fprintf(&b, "  spool         %s\n\n", f.spoolDir)
 	fmt.Fprintf(&b, "Sample links:\n")
 	for _, l := range links {
 		fmt.Fprintf(&b, "  %-36s %s%s\n", l.what, e.publicURL, l.path)
@@ -148,6 +196,7 @@ func printDev(e *edge, f *edgeFlags, embedded bool, links []demoLink) {
 	fmt.Fprintf(&b, "  curl -si %s/alice\n", e.publicURL)
 	fmt.Fprintf(&b, "  curl -s -H 'Authorization: Bearer %s' %s/api/v1/links/alice\n", f.adminToken, internal)
 	fmt.Fprintf(&b, "  curl -s -H 'Authorization: Bearer %s' -d '{\"program\":\"demo\",\"partner\":\"bob\"}' %s/api/v1/links\n\n", f.adminToken, internal)
+	fmt.Fprintf(&b, "  kcat -C -b %s -t %s -e       # click events, with a Kafka client\n\n", f.kafkaBrokers, f.kafkaTopic)
 	fmt.Fprintf(&b, "Stop with Ctrl-C.\n\n")
 	fmt.Fprint(os.Stdout, b.String())
 }

@@ -6,16 +6,20 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/clickedge/clickedge/emitter"
 	"github.com/clickedge/clickedge/linkcache"
 	"github.com/clickedge/clickedge/redirect"
+	"github.com/clickedge/clickedge/tracking"
 )
 
 // edgeFlags are the flags of serve and dev.
@@ -36,6 +40,10 @@ type edgeFlags struct {
 	adminToken string
 
 	kafkaBrokers, kafkaTopic, spoolDir, geoipDB string
+	kafkaWriteTimeout                           time.Duration
+	spoolMaxBytes                               int64
+	queueSize                                   int
+	datacenterRanges, visitorKey, edgeName      string
 
 	logLevel, logFormat string
 }
@@ -77,13 +85,26 @@ func (f *edgeFlags) register(fs *flag.FlagSet, dev bool) {
 
 	fs.StringVar(&f.adminToken, "admin.token", "", "bearer token of the admin API; empty disables it (dev generates one)")
 
-	fs.StringVar(&f.kafkaBrokers, "kafka.brokers", "", "comma-separated Kafka brokers for click events (accepted; click events are not emitted yet)")
-	fs.StringVar(&f.kafkaTopic, "kafka.topic", "clicks", "Kafka topic of click events (accepted; click events are not emitted yet)")
-	fs.StringVar(&f.spoolDir, "spool.dir", "", "directory of the disk spool for events while Kafka is away (accepted; click events are not emitted yet)")
-	fs.StringVar(&f.geoipDB, "geoip.db", "", "MaxMind GeoIP2/GeoLite2 Country or City mmdb for click countries (accepted; not used yet)")
+	fs.StringVar(&f.kafkaBrokers, "kafka.brokers", "", "comma-separated Kafka brokers for click events; empty: no click events"+devNote(dev, " (dev starts an embedded broker)"))
+	fs.StringVar(&f.kafkaTopic, "kafka.topic", "clicks", "Kafka topic of click events")
+	fs.DurationVar(&f.kafkaWriteTimeout, "kafka.writeTimeout", 2*time.Second, "bound on one Kafka write; past it events go to the spool")
+	fs.IntVar(&f.queueSize, "emitter.queueSize", 65536, "click events held in memory on their way to Kafka; past it they go to the spool")
+	fs.StringVar(&f.spoolDir, "spool.dir", "", "directory of the disk spool that keeps click events while Kafka is slow or away; empty: such events are dropped and counted"+devNote(dev, " (dev uses a temporary directory)"))
+	fs.Int64Var(&f.spoolMaxBytes, "spool.maxBytes", 1<<30, "bound on the spool's size, bytes; past it events are dropped and counted")
+	fs.StringVar(&f.geoipDB, "geoip.db", "", "MaxMind GeoIP2/GeoLite2 Country or City mmdb for click countries; empty: no country")
+	fs.StringVar(&f.datacenterRanges, "tracking.datacenterRanges", "", "file of CIDRs, one per line, whose clients are bots with reason datacenter")
+	fs.StringVar(&f.visitorKey, "tracking.visitorKey", "", "secret key of the visitor hash (at least 16 bytes), the same on every edge so unique clicks are counted across edges; empty: a random key per process")
+	fs.StringVar(&f.edgeName, "edge.name", "", "instance name recorded on click events (default: the host name)")
 
 	fs.StringVar(&f.logLevel, "log.level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&f.logFormat, "log.format", logFormat, "log format: json or console")
+}
+
+func devNote(dev bool, note string) string {
+	if dev {
+		return note
+	}
+	return ""
 }
 
 // newLogger builds the one logger of the process.
@@ -109,11 +130,13 @@ func newLogger(level, format string) (*zap.Logger, error) {
 
 // edge is a running edge: the components in start order.
 type edge struct {
-	log      *zap.Logger
-	store    *linkcache.Store
-	cache    *linkcache.Cache
-	handler  *redirect.Handler
-	internal *redirect.Internal
+	log        *zap.Logger
+	store      *linkcache.Store
+	cache      *linkcache.Cache
+	classifier *tracking.Classifier
+	emitter    *emitter.Writer
+	handler    *redirect.Handler
+	internal   *redirect.Internal
 
 	publicLn, internalLn net.Listener
 	serveErr             chan error
@@ -153,10 +176,17 @@ func startEdge(f *edgeFlags, log *zap.Logger) (*edge, error) {
 		e.store.Close()
 		return nil, err
 	}
+	if err := e.startEvents(f); err != nil {
+		e.stopStores()
+		return nil, err
+	}
 	e.handler, err = redirect.New(redirect.Config{
 		Cache:          e.cache,
 		TrustedProxies: proxies,
 		ClientIPHeader: f.clientIPHeader,
+		Classifier:     e.classifier,
+		Emitter:        e.emitter,
+		EdgeName:       f.edgeName,
 		Logger:         log.Named("redirect"),
 	})
 	if err != nil {
@@ -187,7 +217,7 @@ func startEdge(f *edgeFlags, log *zap.Logger) (*edge, error) {
 		Store:      e.store,
 		AdminToken: f.adminToken,
 		PublicURL:  e.publicURL,
-		Metrics:    []func(io.Writer){e.handler.WriteMetrics, e.cache.WriteMetrics, e.store.WriteMetrics},
+		Metrics:    e.metricWriters(),
 		Logger:     log.Named("admin"),
 	})
 	if err != nil {
@@ -217,7 +247,71 @@ func startEdge(f *edgeFlags, log *zap.Logger) (*edge, error) {
 	return e, nil
 }
 
+// startEvents builds the classifier and the emitter when Kafka brokers are
+// given; without them the edge redirects and emits nothing.
+func (e *edge) startEvents(f *edgeFlags) error {
+	if f.kafkaBrokers == "" {
+		e.log.Warn("click events are off: set -kafka.brokers to emit them")
+		return nil
+	}
+	var ranges []netip.Prefix
+	if f.datacenterRanges != "" {
+		var err error
+		if ranges, err = tracking.ParseCIDRFile(f.datacenterRanges); err != nil {
+			return err
+		}
+	}
+	if f.visitorKey != "" && len(f.visitorKey) < 16 {
+		return fmt.Errorf("cannot use -tracking.visitorKey: %d bytes; want at least 16", len(f.visitorKey))
+	}
+	cl, err := tracking.New(tracking.Config{
+		DatacenterRanges: ranges,
+		GeoIPPath:        f.geoipDB,
+		VisitorKey:       []byte(f.visitorKey),
+	})
+	if err != nil {
+		return err
+	}
+	if cl.VisitorKeyGenerated() {
+		e.log.Warn("no -tracking.visitorKey: using a random key, so the same visitor on two edges or after a restart counts as two")
+	}
+	em, err := emitter.New(emitter.Config{
+		Brokers:       strings.Split(f.kafkaBrokers, ","),
+		Topic:         f.kafkaTopic,
+		QueueSize:     f.queueSize,
+		WriteTimeout:  f.kafkaWriteTimeout,
+		SpoolDir:      f.spoolDir,
+		SpoolMaxBytes: f.spoolMaxBytes,
+		Logger:        e.log.Named("emitter"),
+	})
+	if err != nil {
+		cl.Close()
+		return err
+	}
+	e.classifier, e.emitter = cl, em
+	return nil
+}
+
+// metricWriters lists every component's metrics for /metrics.
+func (e *edge) metricWriters() []func(io.Writer) {
+	w := []func(io.Writer){e.handler.WriteMetrics, e.cache.WriteMetrics, e.store.WriteMetrics}
+	if e.emitter != nil {
+		w = append(w, e.classifier.WriteMetrics, e.emitter.WriteMetrics)
+	}
+	return w
+}
+
+// stopStores stops, in order, what outlives the listeners: the emitter
+// (draining to Kafka or the spool), the classifier, the cache and Redis.
 func (e *edge) stopStores() {
+	if e.emitter != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if err := e.emitter.Close(ctx); err != nil {
+			e.log.Error("cannot drain click events", zap.Error(err))
+		}
+		cancel()
+		e.classifier.Close()
+	}
 	if e.cache != nil {
 		e.cache.Close()
 	}
@@ -238,7 +332,8 @@ func displayAddr(a net.Addr) string {
 
 // waitAndStop blocks until SIGINT or SIGTERM or a listener failure, then stops
 // in the order of a graceful drain: /ready 503, the shutdown delay, listeners
-// closed after in-flight requests, then the cache and Redis. A second signal
+// closed after in-flight requests, then the emitter drains to Kafka or the
+// spool, then the cache and Redis. A second signal
 // exits at once.
 func (e *edge) waitAndStop() error {
 	sig := make(chan os.Signal, 2)
