@@ -3,6 +3,7 @@ package emitter
 import (
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -21,7 +22,8 @@ const (
 // and, having no brokers, drops every event with reason "no_broker". A
 // production edge sets at least Brokers and SpoolDir.
 type Config struct {
-	// Brokers lists Kafka bootstrap addresses as host:port.
+	// Brokers lists Kafka bootstrap addresses as host:port. Blank entries
+	// are ignored, so splitting an empty flag value yields no brokers.
 	//
 	// Without brokers the Writer never talks to Kafka: events go only to
 	// the spool, to be replayed by a later process that has brokers, or,
@@ -154,6 +156,13 @@ type Config struct {
 
 // withDefaults returns cfg with every zero field set to its default.
 func (cfg Config) withDefaults() Config {
+	var brokers []string
+	for _, b := range cfg.Brokers {
+		if b = strings.TrimSpace(b); b != "" {
+			brokers = append(brokers, b)
+		}
+	}
+	cfg.Brokers = brokers
 	if cfg.Topic == "" {
 		cfg.Topic = "clicks"
 	}

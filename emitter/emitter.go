@@ -30,8 +30,10 @@
 //
 // # Spool
 //
-// SpoolDir holds append-only segment files of at most SpoolSegmentBytes.
-// Each starts with the 8-byte magic "clkspl01", followed by records:
+// SpoolDir holds append-only segment files of at most SpoolSegmentBytes,
+// named <20-digit sequence>.seg, beside a LOCK file (flocked, so two
+// Writers never share a directory) and a cursor file. Each segment starts
+// with the 8-byte magic "clkspl01", followed by records:
 //
 //	size u32 | crc u32 | ts i64 | klen u32 | key | value     (little-endian)
 //

@@ -143,6 +143,14 @@ func TestZeroConfigDropsWithReason(t *testing.T) {
 	}
 }
 
+func TestBlankBrokersMeanNone(t *testing.T) {
+	w := newTestWriter(t, Config{Brokers: []string{""}})
+	w.Emit([]byte("k"), []byte("v"))
+	if got := w.Stats().Dropped[DropNoBroker]; got != 1 {
+		t.Fatalf("unexpected %s drops; got %d; want 1", DropNoBroker, got)
+	}
+}
+
 func TestRoundTrip(t *testing.T) {
 	addr, _ := kafkatest.Start(t, testTopic, 4)
 	cfg := testConfig(addr)
