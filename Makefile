@@ -11,10 +11,12 @@ all: build
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/clickedge ./cmd/clickedge
 
-## test: go vet, then every test (integration tests included) with the race detector
+## test: go vet, every test (integration tests included) with the race detector,
+## then the allocation tests again without it (-race adds allocations)
 test: test-deps
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 10m ./...
+	$(GO) test -count=1 -run 'Alloc' ./...
 
 ## bench: Go benchmarks of the hot path, cache and parsers, with allocations
 bench:
