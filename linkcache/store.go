@@ -135,34 +135,13 @@ func (r redisLogger) Printf(_ context.Context, format string, v ...any) {
 // times with 100ms pauses by default, which would hold a click for 400ms while
 // Redis is down) and one quick retry of a failed command.
 func newClient(addrs []string, cfg *StoreConfig) redis.UniversalClient {
-	if len(addrs) == 1 {
-		return redis.NewClient(&redis.Options{
-			Addr:                  addrs[0],
-			Username:              cfg.Username,
-			Password:              cfg.Password,
-			DB:                    cfg.DB,
-			PoolSize:              cfg.PoolSize,
-			DialTimeout:           cfg.DialTimeout,
-			DialerRetries:         1,
-			DialerRetryTimeout:    time.Millisecond,
-			ReadTimeout:           cfg.Timeout,
-			WriteTimeout:          cfg.Timeout,
-			PoolTimeout:           cfg.Timeout,
-			ContextTimeoutEnabled: true,
-			MaxRetries:            1,
-			MinRetryBackoff:       time.Millisecond,
-			MaxRetryBackoff:       10 * time.Millisecond,
-			DisableIdentity:       true,
-		})
-	}
-	return redis.NewClusterClient(&redis.ClusterOptions{
+	opts := &redis.UniversalOptions{
 		Addrs:                 addrs,
 		Username:              cfg.Username,
 		Password:              cfg.Password,
+		DB:                    cfg.DB,
 		PoolSize:              cfg.PoolSize,
 		DialTimeout:           cfg.DialTimeout,
-		DialerRetries:         1,
-		DialerRetryTimeout:    time.Millisecond,
 		ReadTimeout:           cfg.Timeout,
 		WriteTimeout:          cfg.Timeout,
 		PoolTimeout:           cfg.Timeout,
@@ -171,7 +150,16 @@ func newClient(addrs []string, cfg *StoreConfig) redis.UniversalClient {
 		MinRetryBackoff:       time.Millisecond,
 		MaxRetryBackoff:       10 * time.Millisecond,
 		DisableIdentity:       true,
-	})
+	}
+	// UniversalOptions has no dial-retry fields; set them on what it builds.
+	if len(addrs) == 1 {
+		o := opts.Simple()
+		o.DialerRetries, o.DialerRetryTimeout = 1, time.Millisecond
+		return redis.NewClient(o)
+	}
+	o := opts.Cluster()
+	o.DialerRetries, o.DialerRetryTimeout = 1, time.Millisecond
+	return redis.NewClusterClient(o)
 }
 
 // Client returns the underlying Redis client, shared with the rollup.

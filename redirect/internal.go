@@ -87,11 +87,7 @@ func (i *Internal) SetReady(ready bool) { i.ready.Store(ready) }
 
 // Server returns the internal listener's server with the given limits.
 func (i *Internal) Server(l Limits) *fasthttp.Server {
-	rejected := make(map[string]interface{ Inc() }, len(i.rejected))
-	for k, v := range i.rejected {
-		rejected[k] = v
-	}
-	return newServer("clickedge-internal", i.HandleRequest, l, 1<<20, true, i.log, rejected)
+	return newServer("clickedge-internal", i.HandleRequest, l, 1<<20, true, i.log, i.rejected)
 }
 
 // HandleRequest is the fasthttp.RequestHandler of the internal listener.

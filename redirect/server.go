@@ -5,6 +5,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/VictoriaMetrics/metrics"
 	"github.com/valyala/fasthttp"
 	"go.uber.org/zap"
 )
@@ -58,7 +59,7 @@ var rejectReasons = []string{"header_too_large", "body_too_large", "timeout", "m
 // rejected request counted under rejected[reason].
 // Rejections are answered in JSON when jsonErrors is set (the admin API's
 // format), else in plain text.
-func newServer(name string, handler fasthttp.RequestHandler, l Limits, body int, jsonErrors bool, log *zap.Logger, rejected map[string]interface{ Inc() }) *fasthttp.Server {
+func newServer(name string, handler fasthttp.RequestHandler, l Limits, body int, jsonErrors bool, log *zap.Logger, rejected map[string]*metrics.Counter) *fasthttp.Server {
 	l = l.withDefaults(body)
 	return &fasthttp.Server{
 		Handler:                      handler,
@@ -111,11 +112,7 @@ func (z zapPrintf) Printf(format string, args ...any) {
 
 // Server returns the public listener's server for h with the given limits.
 func (h *Handler) Server(l Limits) *fasthttp.Server {
-	rejected := make(map[string]interface{ Inc() }, len(h.rejected))
-	for k, v := range h.rejected {
-		rejected[k] = v
-	}
-	s := newServer("clickedge", h.HandleRequest, l, 4<<10, false, h.log, rejected)
+	s := newServer("clickedge", h.HandleRequest, l, 4<<10, false, h.log, h.rejected)
 	h.metrics.NewGauge(`clickedge_http_rejected_connections_total{listener="public"}`, func() float64 {
 		return float64(s.GetRejectedConnectionsCount())
 	})
