@@ -4,7 +4,6 @@
 package linkcache
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"strings"
@@ -199,24 +198,14 @@ func (a *Attribution) Validate() error {
 type Partnership struct {
 	// Attribution is required.
 	Attribution Attribution `json:"attribution"`
-	// Contract is the CPC contract as given; the rollup enforces it. Optional.
-	Contract json.RawMessage `json:"contract,omitempty"`
+	// Contract is the CPC contract the rollup enforces; nil: clicks are
+	// counted as no_contract and never paid.
+	Contract *Contract `json:"contract,omitempty"`
 }
 
-// Validate checks p.
+// Validate checks p. The contract is validated as it is decoded.
 func (p *Partnership) Validate() error {
-	if err := p.Attribution.Validate(); err != nil {
-		return err
-	}
-	if len(p.Contract) > 0 && string(p.Contract) != "null" {
-		var obj map[string]json.RawMessage
-		if err := json.Unmarshal(p.Contract, &obj); err != nil {
-			return fieldErr("contract", "must be a JSON object")
-		}
-	} else {
-		p.Contract = nil
-	}
-	return nil
+	return p.Attribution.Validate()
 }
 
 // Link is a short code that resolves to a program, a partner and optionally an

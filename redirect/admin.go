@@ -230,7 +230,10 @@ func decodeBody(ctx *fasthttp.RequestCtx, v any) error {
 	if err := dec.Decode(v); err != nil {
 		var se *json.SyntaxError
 		var te *json.UnmarshalTypeError
+		var fe *linkcache.FieldError
 		switch {
+		case errors.As(err, &fe):
+			return fe
 		case errors.As(err, &se):
 			return errorf(fasthttp.StatusBadRequest, "cannot parse JSON body at byte %d: %v", se.Offset, err)
 		case errors.As(err, &te):

@@ -161,7 +161,7 @@ func (e *testEdge) seedAPI() {
 	e.mustAPI("PUT", "/api/v1/partners/alice", `{"name":"Alice"}`, 200)
 	e.mustAPI("PUT", "/api/v1/partners/bob", `{"name":"Bob"}`, 200)
 	e.mustAPI("PUT", "/api/v1/programs/us/ads/spring", `{"name":"Spring","asin":"B000000002"}`, 200)
-	e.mustAPI("PUT", "/api/v1/programs/us/partners/alice", `{"attribution":{"tag":"alice-20","linkCode":"ll1"},"contract":{"default_payout":"0.10"}}`, 200)
+	e.mustAPI("PUT", "/api/v1/programs/us/partners/alice", `{"attribution":{"tag":"alice-20","linkCode":"ll1"},"contract":{"currency":"USD","default_payout":"0.10"}}`, 200)
 	e.mustAPI("PUT", "/api/v1/programs/us/partners/bob", `{"attribution":{"maas":"maas_adg_api_1","aa_campaignid":"c1","aa_adgroupid":"g1","aa_creativeid":"r1"}}`, 200)
 	e.mustAPI("PUT", "/api/v1/programs/de/partners/alice", `{"attribution":{"tag":"alice-21"}}`, 200)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -90,7 +89,13 @@ type demoLink struct{ what, path string }
 func seedDemo(s *linkcache.Store) ([]demoLink, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	contract := json.RawMessage(`{"currency":"USD","default_payout":"0.10","unique_window":"30m","limits":[{"metric":"clicks","max":1000,"period":"day"}]}`)
+	contract, err := linkcache.ParseContract([]byte(`{"currency":"USD","default_payout":"0.10",
+		"payout_groups":[{"name":"us-mobile-social","match":{"country":["US"],"device":["mobile"],"source":["social"]},"payout":"0.25"}],
+		"unique_window":"30m",
+		"limits":[{"metric":"clicks","max":1000,"period":"day"},{"metric":"payout","max":"50.00","period":"month"}]}`))
+	if err != nil {
+		panic("BUG: demo contract: " + err.Error())
+	}
 	steps := []func() error{
 		func() error {
 			return s.PutProgram(ctx, "demo", &linkcache.Program{Name: "Demo Brand US", Marketplace: "US", ASIN: "B08N5WRWNW", Passthrough: true, Timezone: "America/New_York"})
