@@ -67,10 +67,10 @@ func TestPartnershipValidate(t *testing.T) {
 	f := func(body string, wantField string) {
 		t.Helper()
 		var p Partnership
-		if err := json.Unmarshal([]byte(body), &p); err != nil {
-			t.Fatalf("cannot decode %s: %v", body, err)
+		err := json.Unmarshal([]byte(body), &p) // the contract is validated as it is decoded
+		if err == nil {
+			err = p.Validate()
 		}
-		err := p.Validate()
 		if wantField == "" {
 			if err != nil {
 				t.Fatalf("unexpected error for %s: %v", body, err)
@@ -85,7 +85,8 @@ func TestPartnershipValidate(t *testing.T) {
 	f(`{"attribution":{"tag":"name-20"}}`, "")
 	f(`{"attribution":{"tag":"name-20","linkCode":"ll1","ascsubtag":"post 42"}}`, "")
 	f(`{"attribution":{"maas":"maas_adg_api_1","aa_campaignid":"c","aa_adgroupid":"a","aa_creativeid":"r"}}`, "")
-	f(`{"attribution":{"tag":"name-20"},"contract":{"default_payout":"0.10"}}`, "")
+	f(`{"attribution":{"tag":"name-20"},"contract":{"currency":"USD","default_payout":"0.10"}}`, "")
+	f(`{"attribution":{"tag":"name-20"},"contract":{"default_payout":"0.10"}}`, "contract.currency")
 	f(`{"attribution":{"tag":"name-20"},"contract":null}`, "")
 	f(`{"attribution":{}}`, "attribution")
 	f(`{"attribution":{"tag":"name-20","maas":"m"}}`, "attribution")

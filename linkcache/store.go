@@ -230,6 +230,9 @@ func partnershipKey(program, partner string) string {
 	return "ce:{p:" + program + "}:partnership:" + partner
 }
 func programLinksKey(program string) string { return "ce:{p:" + program + "}:links" }
+func programPartnersKey(program string) string {
+	return "ce:{p:" + program + "}:partners"
+}
 func partnerKey(partner string) string      { return "ce:{r:" + partner + "}:partner" }
 func linkKey(code string) string            { return "ce:{l:" + code + "}:link" }
 
@@ -378,11 +381,27 @@ func (s *Store) PutPartnership(ctx context.Context, program, partner string, p *
 	if _, err := s.GetPartner(ctx, partner); err != nil {
 		return notFoundField(err, "partner", partner)
 	}
-	if err := s.setJSON(ctx, partnershipKey(program, partner), p); err != nil {
-		return err
+	b, err := json.Marshal(p)
+	if err != nil {
+		panic("BUG: cannot encode partnership: " + err.Error())
+	}
+	pipe := s.client.TxPipeline()
+	pipe.Set(ctx, partnershipKey(program, partner), b, 0)
+	pipe.SAdd(ctx, programPartnersKey(program), partner)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return s.fail(err)
 	}
 	s.publish(ctx, "p "+program)
 	return nil
+}
+
+// ListPartnerships returns the partners that have a partnership with program.
+func (s *Store) ListPartnerships(ctx context.Context, program string) ([]string, error) {
+	partners, err := s.client.SMembers(ctx, programPartnersKey(program)).Result()
+	if err != nil {
+		return nil, s.fail(err)
+	}
+	return partners, nil
 }
 
 // notFoundField turns ErrNotFound of a referenced record into a FieldError.

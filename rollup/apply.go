@@ -1,0 +1,457 @@
+package rollup
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
+
+	"github.com/clickedge/clickedge/linkcache"
+	"github.com/clickedge/clickedge/tracking"
+)
+
+//go:embed script.lua
+var applySource string
+
+var applyScript = redis.NewScript(applySource)
+
+// Status is the one status a click gets.
+type Status uint8
+
+// Statuses, in the order they are decided.
+const (
+	StatusUnknownLink Status = iota
+	StatusBot
+	StatusNoContract
+	StatusDuplicate
+	StatusRestricted
+	StatusOverLimit
+	StatusPayable
+
+	numStatuses = iota
+)
+
+var statusNames = [numStatuses]string{"unknown_link", "bot", "no_contract", "duplicate", "restricted", "over_limit", "payable"}
+
+// statusCodes are the one-letter codes the script stores.
+const statusCodes = "UBNDROP"
+
+// String returns the wire name of s ("payable", ...).
+func (s Status) String() string {
+	if int(s) < len(statusNames) {
+		return statusNames[s]
+	}
+	return "invalid"
+}
+
+// AllStatuses returns every status in decision order.
+func AllStatuses() []Status {
+	s := make([]Status, numStatuses)
+	for i := range s {
+		s[i] = Status(i)
+	}
+	return s
+}
+
+// Skip says why an event was not applied by this call.
+type Skip uint8
+
+// Skip reasons.
+const (
+	// Applied: the event was counted now.
+	Applied Skip = iota
+	// Redelivered: the offset is at or below the contract's watermark; the
+	// event was applied before (its decision is in the Result when kept).
+	Redelivered
+	// DuplicateID: the click ID was applied before at another offset (a
+	// producer retry); the event is dropped.
+	DuplicateID
+	// Malformed: the event cannot be decoded; it is dropped and counted.
+	Malformed
+)
+
+var skipNames = [...]string{"applied", "redelivered", "duplicate_id", "malformed"}
+
+// String returns the metric label of s.
+func (s Skip) String() string { return skipNames[s] }
+
+// Message is one Kafka record of the clicks topic.
+type Message struct {
+	Offset int64
+	Value  []byte
+}
+
+// LimitRef names a limit window a click touched.
+type LimitRef struct {
+	Metric      string    `json:"metric"`
+	Period      string    `json:"period"`
+	WindowStart time.Time `json:"window_start"`
+}
+
+// Result is what became of one message.
+type Result struct {
+	Skip Skip
+	// Decided is false for a redelivered event whose decision has expired.
+	Decided bool
+	// The click, for the ledger; empty for a malformed event.
+	ID, Program, Partner string
+	TS                   int64
+	Status               Status
+	PayoutMicros         int64
+	// Limits are the windows a payable click consumed, or the windows an
+	// over_limit click would have passed.
+	Limits []LimitRef
+}
+
+// Config configures an Applier.
+type Config struct {
+	// Store reads contracts and programs and gives the Redis client. Required.
+	Store *linkcache.Store
+	// Topic is the clicks topic; watermarks are kept per topic and partition.
+	// Default: "clicks".
+	Topic string
+	// Retention is how long hourly rollups and closed limit windows are kept.
+	// Default: 90 days.
+	Retention time.Duration
+	// ContractTTL is how long a loaded contract is used before it is read
+	// again: contract edits apply within it. Default: 2s.
+	ContractTTL time.Duration
+	// Logger receives errors. Default: no logging.
+	Logger *zap.Logger
+	// Metrics receives the rollup metrics. Default: metrics' default set.
+	Metrics *metrics.Set
+}
+
+// minIDHorizon is the shortest time a click ID is kept for de-duplication.
+const minIDHorizon = 24 * time.Hour
+
+// Applier applies batches of click events to the Redis counters, exactly once
+// in effect. Safe for concurrent use by one goroutine per partition.
+type Applier struct {
+	cfg   Config
+	store *linkcache.Store
+	rdb   redis.UniversalClient
+	log   *zap.Logger
+	now   func() time.Time
+
+	mu        sync.Mutex
+	contracts map[string]*contractEntry
+
+	clicks   [numStatuses]*metrics.Counter
+	skipped  [len(skipNames)]*metrics.Counter
+	payout   *metrics.Counter
+	reached  *metrics.Counter
+	lag      *metrics.PrometheusHistogram
+	applyErr *metrics.Counter
+}
+
+type contractEntry struct {
+	contract *linkcache.Contract // nil: no contract
+	loc      *time.Location
+	loaded   time.Time
+}
+
+// New returns an Applier.
+func New(cfg Config) (*Applier, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("cannot create rollup applier: Config.Store is required")
+	}
+	if cfg.Topic == "" {
+		cfg.Topic = "clicks"
+	}
+	if cfg.Retention == 0 {
+		cfg.Retention = 90 * 24 * time.Hour
+	}
+	if cfg.Retention < 0 {
+		return nil, fmt.Errorf("cannot create rollup applier: Retention must be positive, got %s", cfg.Retention)
+	}
+	if cfg.ContractTTL == 0 {
+		cfg.ContractTTL = 2 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = zap.NewNop()
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.GetDefaultSet()
+	}
+	a := &Applier{
+		cfg: cfg, store: cfg.Store, rdb: cfg.Store.Client(), log: cfg.Logger, now: time.Now,
+		contracts: map[string]*contractEntry{},
+	}
+	for _, s := range AllStatuses() {
+		a.clicks[s] = cfg.Metrics.GetOrCreateCounter(`clickedge_rollup_clicks_total{status="` + s.String() + `"}`)
+	}
+	for i, n := range skipNames[1:] {
+		a.skipped[i+1] = cfg.Metrics.GetOrCreateCounter(`clickedge_rollup_skipped_total{reason="` + n + `"}`)
+	}
+	a.payout = cfg.Metrics.GetOrCreateCounter("clickedge_rollup_payout_micros_total")
+	a.reached = cfg.Metrics.GetOrCreateCounter("clickedge_rollup_limit_reached_total")
+	a.lag = cfg.Metrics.GetOrCreatePrometheusHistogram("clickedge_rollup_lag_seconds")
+	a.applyErr = cfg.Metrics.GetOrCreateCounter("clickedge_rollup_apply_errors_total")
+	return a, nil
+}
+
+// group is one contract's events of a batch.
+type group struct {
+	program, partner string
+	entry            *contractEntry
+	idx              []int // message indexes
+	args             []any
+}
+
+// Apply applies one batch of consecutive messages of a partition, in offset
+// order, and returns one Result per message. It is all or nothing per
+// contract: on error some contracts' events may be applied, and calling Apply
+// again with the same messages applies the rest exactly once. Malformed
+// events are counted and skipped.
+func (a *Applier) Apply(ctx context.Context, partition int, msgs []Message) ([]Result, error) {
+	res := make([]Result, len(msgs))
+	clicks := make([]tracking.Click, len(msgs))
+	groups := map[string]*group{}
+	var order []*group
+	for i := range msgs {
+		c := &clicks[i]
+		if err := tracking.DecodeClick(c, msgs[i].Value); err != nil {
+			res[i].Skip = Malformed
+			continue
+		}
+		res[i].ID, res[i].Program, res[i].Partner, res[i].TS = string(c.ID), string(c.Program), string(c.Partner), c.TS
+		key := ""
+		if isCredited(c) {
+			key = res[i].Program + ":" + res[i].Partner
+		}
+		g := groups[key]
+		if g == nil {
+			g = &group{}
+			if key != "" {
+				g.program, g.partner = res[i].Program, res[i].Partner
+			}
+			groups[key] = g
+			order = append(order, g)
+		}
+		g.idx = append(g.idx, i)
+	}
+	now := a.now()
+	for _, g := range order {
+		e, err := a.contract(ctx, g.program, g.partner, now)
+		if err != nil {
+			a.applyErr.Inc()
+			return nil, err
+		}
+		g.entry = e
+		g.args = a.args(g, clicks, msgs, now)
+	}
+	if err := a.run(ctx, partition, order, res, clicks); err != nil {
+		a.applyErr.Inc()
+		return nil, err
+	}
+	a.count(res, now)
+	return res, nil
+}
+
+// isCredited reports whether the click names a partnership: it was served
+// a redirect. Other clicks are unknown_link.
+func isCredited(c *tracking.Click) bool {
+	return c.Status == 302 && linkcache.IsID(c.Program) && linkcache.IsID(c.Partner)
+}
+
+// contract returns the contract of program × partner, read again after
+// ContractTTL. program "" is the bucket of unknown links.
+func (a *Applier) contract(ctx context.Context, program, partner string, now time.Time) (*contractEntry, error) {
+	key := program + ":" + partner
+	a.mu.Lock()
+	e := a.contracts[key]
+	a.mu.Unlock()
+	if e != nil && now.Sub(e.loaded) < a.cfg.ContractTTL {
+		return e, nil
+	}
+	e = &contractEntry{loc: time.UTC, loaded: now}
+	if program != "" {
+		p, err := a.store.GetProgram(ctx, program)
+		switch {
+		case errors.Is(err, linkcache.ErrNotFound):
+		case err != nil:
+			return nil, fmt.Errorf("cannot read program %q: %w", program, err)
+		default:
+			if loc, err := time.LoadLocation(p.Timezone); err == nil {
+				e.loc = loc
+			}
+			ps, err := a.store.GetPartnership(ctx, program, partner)
+			switch {
+			case errors.Is(err, linkcache.ErrNotFound):
+			case err != nil:
+				return nil, fmt.Errorf("cannot read the partnership of %q and %q: %w", program, partner, err)
+			default:
+				e.contract = ps.Contract
+			}
+		}
+	}
+	a.mu.Lock()
+	if len(a.contracts) > 100_000 { // bound: forget everything rather than grow
+		clear(a.contracts)
+	}
+	a.contracts[key] = e
+	a.mu.Unlock()
+	return e, nil
+}
+
+// args builds the script arguments of one contract's events.
+func (a *Applier) args(g *group, clicks []tracking.Click, msgs []Message, now time.Time) []any {
+	c := g.entry.contract
+	uniq, horizon := time.Duration(0), minIDHorizon
+	var limits []linkcache.Limit
+	if c != nil {
+		uniq, limits = c.UniqueWindow, c.Limits
+		horizon = max(horizon, uniq)
+	}
+	args := make([]any, 0, 7+2*len(limits)+len(g.idx)*(10+2*len(limits)))
+	args = append(args, prefix(g.program, g.partner), now.UnixMilli(), uniq.Milliseconds(), horizon.Milliseconds(), a.cfg.Retention.Milliseconds(), len(limits))
+	for _, l := range limits {
+		args = append(args, l.Metric[:1], l.Max)
+	}
+	args = append(args, len(g.idx))
+	for _, i := range g.idx {
+		ck := &clicks[i]
+		ts := time.UnixMilli(ck.TS)
+		stage, restricted, payout := "?", "0", int64(0)
+		switch {
+		case g.program == "":
+			stage = "U"
+		case ck.Bot:
+			stage = "B"
+		case c == nil:
+			stage = "N"
+		default:
+			src, dev := ck.Source.String(), ck.Device.String()
+			if c.Restrictions != nil && !c.Restrictions.Matches([]byte(src), ck.Country, []byte(dev), ck.Ad, ck.Level) {
+				restricted = "1"
+			}
+			payout = c.Payout([]byte(src), ck.Country, []byte(dev), ck.Ad, ck.Level)
+		}
+		visitor := string(ck.Visitor)
+		if visitor == "" {
+			visitor = "id:" + string(ck.ID) // no visitor: never a duplicate
+		}
+		hour, cell := "", ""
+		if g.program != "" {
+			hour = strconv.FormatInt(hourStart(ts, g.entry.loc).Unix(), 10)
+			cell = cellOf(ck)
+		}
+		idBucket := ck.TS / 1000
+		idBucket -= mod(idBucket, 3600)
+		args = append(args, msgs[i].Offset, string(ck.ID), idBucket, ck.TS, stage, visitor, restricted, payout, hour, cell)
+		for _, l := range limits {
+			start, end := Window(l.Period, ts, g.entry.loc)
+			endMS := int64(0)
+			if !end.IsZero() {
+				endMS = end.UnixMilli()
+			}
+			args = append(args, usageKey(l.Metric, l.Period, start), endMS)
+		}
+	}
+	return args
+}
+
+// cellOf is the rollup cell of a click: source|country|device|ad, with
+// values that cannot be trusted blanked.
+func cellOf(c *tracking.Click) string {
+	country := c.Country
+	if len(country) != 2 || country[0] < 'A' || country[0] > 'Z' || country[1] < 'A' || country[1] > 'Z' {
+		country = nil
+	}
+	ad := c.Ad
+	if !linkcache.IsID(ad) {
+		ad = nil
+	}
+	return c.Source.String() + "|" + string(country) + "|" + c.Device.String() + "|" + string(ad)
+}
+
+// run executes the script of every group in one pipeline and fills res.
+func (a *Applier) run(ctx context.Context, partition int, order []*group, res []Result, clicks []tracking.Click) error {
+	for attempt := 0; ; attempt++ {
+		pipe := a.rdb.Pipeline()
+		cmds := make([]*redis.Cmd, len(order))
+		for j, g := range order {
+			keys := []string{watermarkKey(g.program, g.partner, a.cfg.Topic, partition), totalsKey(g.program, g.partner)}
+			cmds[j] = applyScript.EvalSha(ctx, pipe, keys, g.args...)
+		}
+		_, err := pipe.Exec(ctx)
+		if err != nil && attempt == 0 && redis.HasErrorPrefix(err, "NOSCRIPT") {
+			if err := applyScript.Load(ctx, a.rdb).Err(); err != nil {
+				return fmt.Errorf("cannot load the rollup script: %w", err)
+			}
+			continue // the groups that ran are below their watermarks now
+		}
+		if err != nil {
+			return fmt.Errorf("cannot apply clicks: %w", err)
+		}
+		for j, g := range order {
+			out, err := cmds[j].StringSlice()
+			if err != nil || len(out) != len(g.idx) {
+				return fmt.Errorf("cannot read the rollup script's answer: %v", err)
+			}
+			for k, i := range g.idx {
+				a.decode(&res[i], out[k], g, &clicks[i])
+			}
+		}
+		return nil
+	}
+}
+
+// decode fills r from the script's answer for one event.
+func (a *Applier) decode(r *Result, s string, g *group, c *tracking.Click) {
+	switch {
+	case s == "I":
+		r.Skip = DuplicateID
+		return
+	case strings.HasPrefix(s, "W"):
+		r.Skip = Redelivered
+		s = s[1:]
+		if s == "" {
+			return
+		}
+	}
+	st, rest, _ := strings.Cut(s, ":")
+	pay, mask, _ := strings.Cut(rest, ":")
+	if len(st) != 1 || strings.IndexByte(statusCodes, st[0]) < 0 {
+		panic("BUG: unexpected rollup decision " + strconv.Quote(s))
+	}
+	r.Decided = true
+	r.Status = Status(strings.IndexByte(statusCodes, st[0]))
+	r.PayoutMicros, _ = strconv.ParseInt(pay, 10, 64)
+	m, _ := strconv.ParseUint(mask, 10, 64)
+	if m != 0 && g.entry.contract != nil {
+		ts := time.UnixMilli(c.TS)
+		for i, l := range g.entry.contract.Limits {
+			if m&(1<<i) != 0 {
+				start, _ := Window(l.Period, ts, g.entry.loc)
+				r.Limits = append(r.Limits, LimitRef{Metric: l.Metric, Period: l.Period, WindowStart: start})
+			}
+		}
+	}
+}
+
+// count updates the metrics of one applied batch.
+func (a *Applier) count(res []Result, now time.Time) {
+	for i := range res {
+		r := &res[i]
+		if r.Skip != Applied {
+			a.skipped[r.Skip].Inc()
+			continue
+		}
+		a.clicks[r.Status].Inc()
+		a.payout.Add(int(r.PayoutMicros))
+		if r.Status == StatusOverLimit {
+			a.reached.Inc()
+		}
+		a.lag.Update(max(0, now.Sub(time.UnixMilli(r.TS)).Seconds()))
+	}
+}

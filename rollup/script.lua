@@ -1,0 +1,138 @@
+-- Applies one contract's clicks of one Kafka partition batch, atomically.
+--
+-- KEYS[1]  the contract's applied-offset watermark for the partition
+-- KEYS[2]  the contract's totals hash
+-- Every other key is built from ARGV[1], the contract's key prefix, and has
+-- the same hash tag as KEYS, so the script stays in one Redis Cluster slot.
+--
+-- ARGV: prefix, now (ms), unique window (ms), ID horizon (ms), retention (ms),
+-- L, then L pairs (metric "c" or "p", max), N, then N events of 10 + 2L
+-- values: offset, click ID, ID bucket (unix s), ts (ms), stage ("U", "B",
+-- "N", or "?" to decide here), visitor, restricted ("1" or "0"), payout
+-- (micros), hour bucket (unix s, "" for none), rollup cell, then per limit
+-- the usage key suffix and the window end (ms, "0" for lifetime).
+--
+-- Returns one string per event: "W<decision>" for an event at or below the
+-- watermark (with the decision stored for its click ID, if still kept), "I"
+-- for a click ID already applied at another offset, else the decision
+-- "<status>:<payout>:<limit mask>".
+local pfx = ARGV[1]
+local now = tonumber(ARGV[2])
+local uniq = tonumber(ARGV[3])
+local idttl = tonumber(ARGV[4])
+local keep = tonumber(ARGV[5])
+local nl = tonumber(ARGV[6])
+local lmetric, lmax = {}, {}
+local a = 7
+for l = 1, nl do
+  lmetric[l] = ARGV[a]
+  lmax[l] = tonumber(ARGV[a + 1])
+  a = a + 2
+end
+local n = tonumber(ARGV[a])
+a = a + 1
+
+local function fmt(x) return string.format('%.0f', x) end
+
+local wm = tonumber(redis.call('GET', KEYS[1]) or '-1')
+local top = wm
+local used, uend = {}, {}
+local totals = {}
+local cells, cend = {}, {}
+local idend = {}
+local out = {}
+
+for e = 1, n do
+  local off = tonumber(ARGV[a])
+  local id = ARGV[a + 1]
+  local bucket = tonumber(ARGV[a + 2])
+  local idk = pfx .. 'ids:' .. ARGV[a + 2]
+  local ts = tonumber(ARGV[a + 3])
+  local st = ARGV[a + 4]
+  local visitor = ARGV[a + 5]
+  local restricted = ARGV[a + 6] == '1'
+  local pay = tonumber(ARGV[a + 7])
+  local hour = ARGV[a + 8]
+  local cell = ARGV[a + 9]
+  local w = a + 10
+  a = w + 2 * nl
+
+  if off <= wm then
+    out[e] = 'W' .. (redis.call('HGET', idk, id) or '')
+  elseif redis.call('HEXISTS', idk, id) == 1 then
+    out[e] = 'I'
+    if off > top then top = off end
+  else
+    if off > top then top = off end
+    local mask = 0
+    if st == '?' then
+      st = nil
+      if uniq > 0 then
+        local vk = pfx .. 'v:' .. visitor
+        local last = redis.call('GET', vk)
+        if last and math.abs(ts - tonumber(last)) < uniq then
+          st = 'D'
+        else
+          redis.call('SET', vk, fmt(ts))
+          redis.call('PEXPIREAT', vk, fmt(math.max(ts, now) + uniq))
+        end
+      end
+      if not st and restricted then st = 'R' end
+      if not st then
+        for l = 1, nl do
+          local uk = ARGV[w + 2 * (l - 1)]
+          if used[uk] == nil then
+            used[uk] = tonumber(redis.call('GET', pfx .. uk) or '0')
+            uend[uk] = tonumber(ARGV[w + 2 * (l - 1) + 1])
+          end
+          local inc = pay
+          if lmetric[l] == 'c' then inc = 1 end
+          if used[uk] + inc > lmax[l] then mask = mask + 2 ^ (l - 1) end
+        end
+        if mask > 0 then
+          st = 'O'
+        else
+          st = 'P'
+          for l = 1, nl do
+            local uk = ARGV[w + 2 * (l - 1)]
+            if lmetric[l] == 'c' then used[uk] = used[uk] + 1 else used[uk] = used[uk] + pay end
+          end
+          mask = 2 ^ nl - 1
+        end
+      end
+    end
+    if st ~= 'P' then pay = 0 end
+    local decision = st .. ':' .. fmt(pay) .. ':' .. fmt(mask)
+    redis.call('HSET', idk, id, decision)
+    idend[idk] = math.max(bucket * 1000 + 3600000, now) + idttl
+    out[e] = decision
+    totals['clicks'] = (totals['clicks'] or 0) + 1
+    totals[st] = (totals[st] or 0) + 1
+    if pay > 0 then totals['payout'] = (totals['payout'] or 0) + pay end
+    if hour ~= '' then
+      local hk = pfx .. 'h:' .. hour
+      local c = cells[hk]
+      if not c then
+        c = {}
+        cells[hk] = c
+        cend[hk] = tonumber(hour) * 1000 + 3600000 + keep
+      end
+      local f = st .. '|' .. cell
+      c[f] = (c[f] or 0) + 1
+      if pay > 0 then c['$|' .. cell] = (c['$|' .. cell] or 0) + pay end
+    end
+  end
+end
+
+for uk, v in pairs(used) do
+  redis.call('SET', pfx .. uk, fmt(v))
+  if uend[uk] > 0 then redis.call('PEXPIREAT', pfx .. uk, fmt(math.max(uend[uk], now) + keep)) end
+end
+for f, v in pairs(totals) do redis.call('HINCRBY', KEYS[2], f, fmt(v)) end
+for hk, c in pairs(cells) do
+  for f, v in pairs(c) do redis.call('HINCRBY', hk, f, fmt(v)) end
+  redis.call('PEXPIREAT', hk, fmt(cend[hk]))
+end
+for idk, x in pairs(idend) do redis.call('PEXPIREAT', idk, fmt(x)) end
+if top > wm then redis.call('SET', KEYS[1], fmt(top)) end
+return out
