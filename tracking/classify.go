@@ -87,7 +87,7 @@ func New(cfg Config) (*Classifier, error) {
 	uaMatcher() // build the user-agent automaton now rather than on the first click
 	key := cfg.VisitorKey
 	switch {
-	case key == nil:
+	case len(key) == 0:
 		key = make([]byte, 32)
 		rand.Read(key)
 		c.keyGenerated = true

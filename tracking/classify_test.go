@@ -100,6 +100,11 @@ func TestNewConfig(t *testing.T) {
 	if !c.VisitorKeyGenerated() {
 		t.Errorf("unexpected VisitorKeyGenerated without a key; got %v; want %v", false, true)
 	}
+	// An empty key, as main passes for an unset -tracking.visitorKey, is no key.
+	c = newTestClassifier(t, Config{VisitorKey: []byte("")})
+	if !c.VisitorKeyGenerated() {
+		t.Errorf("unexpected VisitorKeyGenerated with an empty key; got %v; want %v", false, true)
+	}
 	c = newTestClassifier(t, Config{VisitorKey: []byte(testKey)})
 	if c.VisitorKeyGenerated() {
 		t.Errorf("unexpected VisitorKeyGenerated with a key; got %v; want %v", true, false)
