@@ -233,8 +233,8 @@ func programLinksKey(program string) string { return "ce:{p:" + program + "}:lin
 func programPartnersKey(program string) string {
 	return "ce:{p:" + program + "}:partners"
 }
-func partnerKey(partner string) string      { return "ce:{r:" + partner + "}:partner" }
-func linkKey(code string) string            { return "ce:{l:" + code + "}:link" }
+func partnerKey(partner string) string { return "ce:{r:" + partner + "}:partner" }
+func linkKey(code string) string       { return "ce:{l:" + code + "}:link" }
 
 func (s *Store) getJSON(ctx context.Context, key string, v any) error {
 	b, err := s.client.Get(ctx, key).Bytes()

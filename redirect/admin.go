@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/clickedge/clickedge/linkcache"
+	"github.com/clickedge/clickedge/rollup"
 )
 
 // adminTimeout bounds one admin API call's Redis work.
@@ -41,6 +42,8 @@ func errorf(code int, format string, args ...any) error {
 //	POST       /api/v1/links
 //	GET        /api/v1/links?program={program}
 //	GET|DELETE /api/v1/links/{code}
+//	GET        /api/v1/programs/{program}/partners/{partner}/usage
+//	GET        /api/v1/stats?program=&partner=&from=&to=&by=
 func (i *Internal) serveAdmin(ctx *fasthttp.RequestCtx) {
 	if !i.authorized(ctx) {
 		ctx.Response.Header.Set(fasthttp.HeaderWWWAuthenticate, `Bearer realm="clickedge"`)
@@ -121,6 +124,18 @@ func (i *Internal) serveAdmin(ctx *fasthttp.RequestCtx) {
 		default:
 			err = methodNotAllowed(ctx, "GET, PUT")
 		}
+	case len(seg) == 5 && seg[0] == "programs" && seg[2] == "partners" && seg[4] == "usage":
+		if method != fasthttp.MethodGet {
+			err = methodNotAllowed(ctx, "GET")
+		} else if err = checkIDs("program", seg[1], "partner", seg[3]); err == nil {
+			out, err = i.usage.Usage(c, seg[1], seg[3], time.Now())
+		}
+	case len(seg) == 1 && seg[0] == "stats":
+		if method != fasthttp.MethodGet {
+			err = methodNotAllowed(ctx, "GET")
+		} else {
+			out, err = i.stats(c, ctx.QueryArgs())
+		}
 	case len(seg) == 1 && seg[0] == "links":
 		switch method {
 		case fasthttp.MethodPost:
@@ -167,6 +182,39 @@ func (i *Internal) serveAdmin(ctx *fasthttp.RequestCtx) {
 		ctx.SetStatusCode(status)
 	}
 	i.reply(ctx, err, out)
+}
+
+// stats answers GET /api/v1/stats.
+func (i *Internal) stats(c context.Context, args *fasthttp.Args) (any, error) {
+	q := rollup.StatsQuery{
+		Program: string(args.Peek("program")),
+		Partner: string(args.Peek("partner")),
+		From:    string(args.Peek("from")),
+		To:      string(args.Peek("to")),
+	}
+	if err := linkcache.CheckID("program", q.Program); err != nil {
+		return nil, err
+	}
+	if q.Partner != "" {
+		if err := linkcache.CheckID("partner", q.Partner); err != nil {
+			return nil, err
+		}
+	}
+	by, err := rollup.ParseBy(string(args.Peek("by")))
+	if err != nil {
+		return nil, errorf(fasthttp.StatusBadRequest, "by: %v", err)
+	}
+	q.By = by
+	return i.usage.Stats(c, q)
+}
+
+func checkIDs(kv ...string) error {
+	for j := 0; j+1 < len(kv); j += 2 {
+		if err := linkcache.CheckID(kv[j], kv[j+1]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // linkView is a link as the admin API shows it, with its public short URL.
@@ -278,7 +326,7 @@ func (i *Internal) reply(ctx *fasthttp.RequestCtx, err error, out any) {
 		switch {
 		case errors.As(err, &ae):
 			code = ae.code
-		case errors.As(err, &fe):
+		case errors.As(err, &fe), errors.Is(err, rollup.ErrQuery):
 			code = fasthttp.StatusBadRequest
 		case errors.Is(err, linkcache.ErrNotFound):
 			code = fasthttp.StatusNotFound

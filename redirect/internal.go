@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/clickedge/clickedge/linkcache"
+	"github.com/clickedge/clickedge/rollup"
 )
 
 // InternalConfig configures the internal listener.
@@ -31,6 +32,9 @@ type InternalConfig struct {
 	Metrics []func(io.Writer)
 	// Logger receives the admin API's writes (audit) and errors. Default: no logging.
 	Logger *zap.Logger
+	// NoAPI turns /api/v1/ off, for processes whose internal listener only
+	// serves health and metrics (the rollup). Default: false.
+	NoAPI bool
 }
 
 // Internal serves the internal listener: /health, /ready, /metrics,
@@ -41,6 +45,7 @@ type Internal struct {
 	log   *zap.Logger
 	token []byte
 	ready atomic.Bool
+	usage *rollup.Reader
 
 	metrics  *metrics.Set
 	rejected map[string]*metrics.Counter
@@ -64,6 +69,7 @@ func NewInternal(cfg InternalConfig) (*Internal, error) {
 		store:    cfg.Store,
 		log:      cfg.Logger,
 		token:    []byte(cfg.AdminToken),
+		usage:    rollup.NewReader(cfg.Store),
 		metrics:  metrics.NewSet(),
 		rejected: map[string]*metrics.Counter{},
 		admin:    map[int]*metrics.Counter{},
@@ -109,7 +115,7 @@ func (i *Internal) HandleRequest(ctx *fasthttp.RequestCtx) {
 		}
 	case bytes.HasPrefix(path, []byte("/debug/pprof/")):
 		pprofhandler.PprofHandler(ctx)
-	case bytes.HasPrefix(path, []byte("/api/v1/")):
+	case bytes.HasPrefix(path, []byte("/api/v1/")) && !i.cfg.NoAPI:
 		i.serveAdmin(ctx)
 	default:
 		ctx.SetStatusCode(fasthttp.StatusNotFound)

@@ -2,6 +2,7 @@ package rollup
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -148,15 +149,15 @@ func TestEveryStatus(t *testing.T) {
 		"restrictions":{"country":["US","CA"]},
 		"limits":[{"metric":"clicks","max":2,"period":"day"}]}`)
 	res := te.apply(
-		te.msg(ev{status: 404}),                           // U unknown link
-		te.msg(ev{bot: true}),                             // B bot
-		te.msg(ev{partner: "bob"}),                        // N no contract
-		te.msg(ev{visitor: "v1"}),                         // P payable
-		te.msg(ev{visitor: "v1", at: 10 * time.Minute}),   // D duplicate inside 30m
-		te.msg(ev{country: "DE"}),                         // R restricted
-		te.msg(ev{visitor: "v2"}),                         // P payable: the day's 2nd
-		te.msg(ev{visitor: "v3"}),                         // O over the day's clicks
-		te.msg(ev{visitor: "v1", at: 30 * time.Minute}),   // the window is over: O
+		te.msg(ev{status: 404}),                             // U unknown link
+		te.msg(ev{bot: true}),                               // B bot
+		te.msg(ev{partner: "bob"}),                          // N no contract
+		te.msg(ev{visitor: "v1"}),                           // P payable
+		te.msg(ev{visitor: "v1", at: 10 * time.Minute}),     // D duplicate inside 30m
+		te.msg(ev{country: "DE"}),                           // R restricted
+		te.msg(ev{visitor: "v2"}),                           // P payable: the day's 2nd
+		te.msg(ev{visitor: "v3"}),                           // O over the day's clicks
+		te.msg(ev{visitor: "v1", at: 30 * time.Minute}),     // the window is over: O
 		Message{Offset: te.next(), Value: []byte(`{"v":1`)}, // malformed
 	)
 	if got, want := statuses(res), "UBNPDRPOOm"; got != want {
@@ -186,7 +187,7 @@ func TestEveryStatus(t *testing.T) {
 		t.Fatalf("unexpected usage of bob; got %+v", u)
 	}
 	for name, want := range map[string]int{
-		`clickedge_rollup_clicks_total{status="payable"}`:     2,
+		`clickedge_rollup_clicks_total{status="payable"}`:      2,
 		`clickedge_rollup_clicks_total{status="unknown_link"}`: 1,
 		`clickedge_rollup_skipped_total{reason="malformed"}`:   1,
 		`clickedge_rollup_limit_reached_total`:                 2,
@@ -347,7 +348,7 @@ func TestStats(t *testing.T) {
 		te.msg(ev{partner: "bob", source: tracking.SourceSearch, at: 2 * time.Hour}),
 		te.msg(ev{bot: true, source: tracking.SourceDirect, at: 14 * time.Hour}), // 00:00 Sunday in New York
 	)
-	q := StatsQuery{Program: "shop", From: base.Add(-time.Hour), To: base.Add(24 * time.Hour), By: []string{"day", "source"}}
+	q := StatsQuery{Program: "shop", From: "2026-11-21", To: "2026-11-22", By: []string{"day", "source"}}
 	s, err := te.r.Stats(context.Background(), q)
 	if err != nil {
 		t.Fatalf("cannot read stats: %v", err)
@@ -361,7 +362,7 @@ func TestStats(t *testing.T) {
 		t.Fatalf("unexpected stats rows; got %q; want %q", got, want)
 	}
 	q.Partner, q.By = "alice", []string{"hour", "ad"}
-	q.To = base.Add(90 * time.Minute)
+	q.From, q.To = base.Add(-time.Hour).Format(time.RFC3339), base.Add(90*time.Minute).Format(time.RFC3339)
 	s, err = te.r.Stats(context.Background(), q)
 	if err != nil {
 		t.Fatalf("cannot read stats: %v", err)
@@ -372,6 +373,11 @@ func TestStats(t *testing.T) {
 	}
 	if want := "2026-11-21T10:00:00-05:00/:1 2026-11-21T11:00:00-05:00/:1 2026-11-21T11:00:00-05:00/spring:1 "; got != want {
 		t.Fatalf("unexpected stats rows; got %q; want %q", got, want)
+	}
+	for _, bad := range []StatsQuery{{Program: "shop", From: "yesterday"}, {Program: "shop", From: "2026-11-22", To: "2026-11-21"}} {
+		if _, err := te.r.Stats(context.Background(), bad); !errors.Is(err, ErrQuery) {
+			t.Fatalf("unexpected error for %+v; got %v; want ErrQuery", bad, err)
+		}
 	}
 	if _, err := ParseBy("hour,weekday"); err == nil {
 		t.Fatalf("unexpected success of ParseBy with an unknown dimension")

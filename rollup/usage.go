@@ -153,12 +153,33 @@ type StatsQuery struct {
 	Program string
 	// Partner narrows to one partnership; empty: every partner of the program.
 	Partner string
-	// From and To bound the clicks' time, To exclusive; both are rounded
-	// down to the program's local hour.
-	From, To time.Time
+	// From and To bound the clicks' time: RFC 3339 ("2026-11-21T10:00:00Z")
+	// or a date in the program's time zone ("2026-11-21"). From is rounded
+	// down to the local hour; To is exclusive, and a To date includes that
+	// day. Default: the 24 hours before Now.
+	From, To string
 	// By lists the dimensions of the rows, from hour, day, source, country,
 	// device and ad. Empty: one row with the sums.
 	By []string
+	// Now is the time of the query. Default: time.Now().
+	Now time.Time
+}
+
+// parseTime parses an RFC 3339 time or a local date; a date is its midnight,
+// or the next midnight when end is true.
+func parseTime(field, s string, loc *time.Location, end bool) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	d, err := time.ParseInLocation(time.DateOnly, s, loc)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%w: %s: want RFC 3339 (2026-11-21T10:00:00Z) or a date (2026-11-21), got %q", ErrQuery, field, s)
+	}
+	y, m, dd := d.Date()
+	if end {
+		dd++
+	}
+	return midnight(y, m, dd, loc), nil
 }
 
 // MaxStatsHours bounds the hours × partnerships one stats query reads.
@@ -205,6 +226,26 @@ func (r *Reader) Stats(ctx context.Context, q StatsQuery) (*Stats, error) {
 	if err != nil {
 		loc = time.UTC
 	}
+	if q.Now.IsZero() {
+		q.Now = time.Now()
+	}
+	to, from := q.Now, q.Now.Add(-24*time.Hour)
+	if q.To != "" {
+		if to, err = parseTime("to", q.To, loc, true); err != nil {
+			return nil, err
+		}
+		if q.From == "" {
+			from = to.Add(-24 * time.Hour)
+		}
+	}
+	if q.From != "" {
+		if from, err = parseTime("from", q.From, loc, false); err != nil {
+			return nil, err
+		}
+	}
+	if !from.Before(to) {
+		return nil, fmt.Errorf("%w: from must be before to", ErrQuery)
+	}
 	partners := []string{q.Partner}
 	if q.Partner == "" {
 		if partners, err = r.store.ListPartnerships(ctx, q.Program); err != nil {
@@ -215,7 +256,7 @@ func (r *Reader) Stats(ctx context.Context, q StatsQuery) (*Stats, error) {
 		return nil, err
 	}
 	var hours []time.Time
-	for t := hourStart(q.From, loc); t.Before(q.To); t = hourStart(t.Add(time.Hour), loc) {
+	for t := hourStart(from, loc); t.Before(to); t = hourStart(t.Add(time.Hour), loc) {
 		hours = append(hours, t)
 		if len(hours)*max(1, len(partners)) > MaxStatsHours {
 			return nil, fmt.Errorf("%w: the range covers more than %d hours × partnerships; narrow it or name a partner", ErrQuery, MaxStatsHours)
@@ -223,7 +264,7 @@ func (r *Reader) Stats(ctx context.Context, q StatsQuery) (*Stats, error) {
 	}
 	out := &Stats{
 		Program: q.Program, Partner: q.Partner,
-		From: hourStart(q.From, loc).Format(time.RFC3339), To: q.To.In(loc).Format(time.RFC3339),
+		From: hourStart(from, loc).Format(time.RFC3339), To: to.In(loc).Format(time.RFC3339),
 		By: q.By, Rows: []Row{},
 	}
 	if out.By == nil {

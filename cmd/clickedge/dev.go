@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/VictoriaMetrics/metrics"
 	"github.com/alicebob/miniredis/v2"
 	"github.com/twmb/franz-go/pkg/kfake"
 
@@ -23,6 +24,8 @@ func dev(args []string) error {
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
 	var f edgeFlags
 	f.register(fs, true)
+	var rf rollupFlags
+	rf.register(fs, true)
 	redisListen := fs.String("dev.redisAddr", "127.0.0.1:0", "listen address of the embedded Redis-compatible store (port 0: any free port); ignored with -redis.addr")
 	kafkaListen := fs.String("dev.kafkaAddr", "127.0.0.1:0", "listen address of the embedded Kafka-protocol broker (port 0: any free port); ignored with -kafka.brokers")
 	fs.Usage = usage(fs, "Runs the edge in one process on an embedded Redis-compatible store (miniredis,\nover real TCP) with demo programs, partners, an ad and links, and prints\nsample links, the admin URL and the admin token.")
@@ -67,7 +70,8 @@ func dev(args []string) error {
 		_, _ = rand.Read(b[:])
 		f.adminToken = hex.EncodeToString(b[:])
 	}
-	e, err := startEdge(&f, log)
+	rollupMetrics := metrics.NewSet()
+	e, err := startEdge(&f, log, rollupMetrics.WritePrometheus)
 	if err != nil {
 		return err
 	}
@@ -77,6 +81,14 @@ func dev(args []string) error {
 		e.stopStores()
 		return fmt.Errorf("cannot seed demo data: %w", err)
 	}
+	rf.kafkaBrokers, rf.kafkaTopic = f.kafkaBrokers, f.kafkaTopic
+	consumer, err := startRollup(&rf, e.store, rollupMetrics, log.Named("rollup"))
+	if err != nil {
+		e.stopServers(context.Background())
+		e.stopStores()
+		return err
+	}
+	e.closers = append(e.closers, func() { consumer.Close() })
 	printDev(e, &f, embedded, embeddedKafka, links)
 	return e.waitAndStop()
 }
@@ -200,7 +212,8 @@ func printDev(e *edge, f *edgeFlags, embedded, embeddedKafka bool, links []demoL
 	fmt.Fprintf(&b, "\nTry:\n")
 	fmt.Fprintf(&b, "  curl -si %s/alice\n", e.publicURL)
 	fmt.Fprintf(&b, "  curl -s -H 'Authorization: Bearer %s' %s/api/v1/links/alice\n", f.adminToken, internal)
-	fmt.Fprintf(&b, "  curl -s -H 'Authorization: Bearer %s' -d '{\"program\":\"demo\",\"partner\":\"bob\"}' %s/api/v1/links\n\n", f.adminToken, internal)
+	fmt.Fprintf(&b, "  curl -s -H 'Authorization: Bearer %s' -d '{\"program\":\"demo\",\"partner\":\"bob\"}' %s/api/v1/links\n", f.adminToken, internal)
+	fmt.Fprintf(&b, "  curl -s -H 'Authorization: Bearer %s' %s/api/v1/programs/demo/partners/alice/usage    # the rollup's counts\n\n", f.adminToken, internal)
 	fmt.Fprintf(&b, "  kcat -C -b %s -t %s -e       # click events, with a Kafka client\n\n", f.kafkaBrokers, f.kafkaTopic)
 	fmt.Fprintf(&b, "Stop with Ctrl-C.\n\n")
 	fmt.Fprint(os.Stdout, b.String())

@@ -30,9 +30,7 @@ type edgeFlags struct {
 	maxHeaderBytes, maxConcurrency            int
 	shutdownDelay                             time.Duration
 
-	redisAddr, redisUsername, redisPassword string
-	redisDB, redisPoolSize                  int
-	redisTimeout                            time.Duration
+	redisFlags
 
 	cacheMaxBytes                                 int64
 	cacheTTL, cacheNegativeTTL, cacheLookupTimout time.Duration
@@ -66,17 +64,7 @@ func (f *edgeFlags) register(fs *flag.FlagSet, dev bool) {
 	fs.IntVar(&f.maxConcurrency, "http.maxConcurrency", 65536, "bound on concurrent connections per listener; more get 503")
 	fs.DurationVar(&f.shutdownDelay, "http.shutdownDelay", delay, "on SIGTERM, time between /ready turning 503 and closing the listeners, so load balancers stop sending traffic")
 
-	fs.StringVar(&f.redisAddr, "redis.addr", "127.0.0.1:6379", "Redis host:port; several comma-separated addresses use Redis Cluster")
-	if dev {
-		f.redisAddr = ""
-		fs.Lookup("redis.addr").DefValue = ""
-		fs.Lookup("redis.addr").Usage = "Redis host:port to use instead of the embedded store"
-	}
-	fs.StringVar(&f.redisUsername, "redis.username", "", "Redis ACL user name")
-	fs.StringVar(&f.redisPassword, "redis.password", "", "Redis password")
-	fs.IntVar(&f.redisDB, "redis.db", 0, "Redis database number (not with Redis Cluster)")
-	fs.IntVar(&f.redisPoolSize, "redis.poolSize", 32, "Redis connections per node")
-	fs.DurationVar(&f.redisTimeout, "redis.timeout", 250*time.Millisecond, "bound on one Redis call; while Redis fails, cached links keep serving")
+	f.redisFlags.register(fs, dev, 250*time.Millisecond)
 
 	fs.Int64Var(&f.cacheMaxBytes, "cache.maxBytes", 64<<20, "bound on the in-process link cache, bytes")
 	fs.DurationVar(&f.cacheTTL, "cache.ttl", 5*time.Minute, "backstop after which a cached link is refreshed even without an invalidation; stale links keep serving while Redis is away")
@@ -98,6 +86,40 @@ func (f *edgeFlags) register(fs *flag.FlagSet, dev bool) {
 
 	fs.StringVar(&f.logLevel, "log.level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&f.logFormat, "log.format", logFormat, "log format: json or console")
+}
+
+// redisFlags are the Redis flags of every command.
+type redisFlags struct {
+	redisAddr, redisUsername, redisPassword string
+	redisDB, redisPoolSize                  int
+	redisTimeout                            time.Duration
+}
+
+func (f *redisFlags) register(fs *flag.FlagSet, dev bool, timeout time.Duration) {
+	fs.StringVar(&f.redisAddr, "redis.addr", "127.0.0.1:6379", "Redis host:port; several comma-separated addresses use Redis Cluster")
+	if dev {
+		f.redisAddr = ""
+		fs.Lookup("redis.addr").DefValue = ""
+		fs.Lookup("redis.addr").Usage = "Redis host:port to use instead of the embedded store"
+	}
+	fs.StringVar(&f.redisUsername, "redis.username", "", "Redis ACL user name")
+	fs.StringVar(&f.redisPassword, "redis.password", "", "Redis password")
+	fs.IntVar(&f.redisDB, "redis.db", 0, "Redis database number (not with Redis Cluster)")
+	fs.IntVar(&f.redisPoolSize, "redis.poolSize", 32, "Redis connections per node")
+	fs.DurationVar(&f.redisTimeout, "redis.timeout", timeout, "bound on one Redis call")
+}
+
+// newStore connects to the Redis of f.
+func (f *redisFlags) newStore(log *zap.Logger) (*linkcache.Store, error) {
+	return linkcache.NewStore(linkcache.StoreConfig{
+		Addr:     f.redisAddr,
+		Username: f.redisUsername,
+		Password: f.redisPassword,
+		DB:       f.redisDB,
+		PoolSize: f.redisPoolSize,
+		Timeout:  f.redisTimeout,
+		Logger:   log.Named("redis"),
+	})
 }
 
 func devNote(dev bool, note string) string {
@@ -143,24 +165,21 @@ type edge struct {
 	stopServers          func(context.Context)
 	shutdownDelay        time.Duration
 	publicURL            string
+
+	// extraMetrics are written by /metrics after the edge's own (dev adds
+	// the rollup's); closers run before the stores close (dev's rollup).
+	extraMetrics []func(io.Writer)
+	closers      []func()
 }
 
 // startEdge builds the components from f and starts both listeners.
-func startEdge(f *edgeFlags, log *zap.Logger) (*edge, error) {
+func startEdge(f *edgeFlags, log *zap.Logger, extraMetrics ...func(io.Writer)) (*edge, error) {
 	proxies, err := redirect.ParseTrustedProxies(f.trustedProxies)
 	if err != nil {
 		return nil, err
 	}
-	e := &edge{log: log, serveErr: make(chan error, 2), shutdownDelay: f.shutdownDelay}
-	e.store, err = linkcache.NewStore(linkcache.StoreConfig{
-		Addr:     f.redisAddr,
-		Username: f.redisUsername,
-		Password: f.redisPassword,
-		DB:       f.redisDB,
-		PoolSize: f.redisPoolSize,
-		Timeout:  f.redisTimeout,
-		Logger:   log.Named("redis"),
-	})
+	e := &edge{log: log, serveErr: make(chan error, 2), shutdownDelay: f.shutdownDelay, extraMetrics: extraMetrics}
+	e.store, err = f.newStore(log)
 	if err != nil {
 		return nil, err
 	}
@@ -298,7 +317,7 @@ func (e *edge) metricWriters() []func(io.Writer) {
 	if e.emitter != nil {
 		w = append(w, e.classifier.WriteMetrics, e.emitter.WriteMetrics)
 	}
-	return w
+	return append(w, e.extraMetrics...)
 }
 
 // stopStores stops, in order, what outlives the listeners: the emitter
@@ -311,6 +330,9 @@ func (e *edge) stopStores() {
 		}
 		cancel()
 		e.classifier.Close()
+	}
+	for _, c := range e.closers {
+		c()
 	}
 	if e.cache != nil {
 		e.cache.Close()

@@ -1,5 +1,6 @@
-// Command clickedge is the click-redirect edge: `serve` runs the edge, `dev`
-// runs it with embedded stores and demo data, `healthcheck` probes a running
+// Command clickedge is the click-redirect edge: `serve` runs the edge,
+// `rollup` the consumer that enforces CPC contracts, `dev` runs both with
+// embedded stores and demo data, `healthcheck` probes a running
 // edge for container health checks, `version` prints the build.
 package main
 
@@ -22,7 +23,8 @@ const commands = `Usage: clickedge <command> [flags]
 
 Commands:
   serve        run the edge: public redirects and the internal listener
-  dev          run everything in one process on embedded Redis, with demo data
+  rollup       run the rollup: click statuses, payouts, limits and usage, exactly once
+  dev          run everything in one process on embedded Redis and Kafka, with demo data
   healthcheck  probe a running edge's internal listener (exit 0 when healthy)
   version      print the version
 
@@ -39,6 +41,8 @@ func main() {
 	switch cmd, args := os.Args[1], os.Args[2:]; cmd {
 	case "serve":
 		err = serve(args)
+	case "rollup":
+		err = runRollup(args)
 	case "dev":
 		err = dev(args)
 	case "healthcheck":

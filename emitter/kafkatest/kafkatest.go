@@ -76,6 +76,10 @@ func start(t testing.TB, topic string, partitions int, gated bool) (string, *kfa
 	opts := []kfake.Opt{
 		kfake.NumBrokers(1),
 		kfake.SeedTopics(int32(partitions), topic),
+		// Consumer tests restart members quickly; other topics (a
+		// ledger) are created on first use.
+		kfake.GroupMinSessionTimeout(100 * time.Millisecond),
+		kfake.AllowAutoTopicCreation(),
 		kfake.ListenFn(func(network, address string) (net.Listener, error) {
 			// kfake asks for 127.0.0.1: tests never listen on other
 			// interfaces.
