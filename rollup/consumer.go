@@ -148,6 +148,16 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 // it does no I/O.
 func (c *Consumer) Joined() bool { return c.joined.Load() }
 
+// Closed reports whether Close was called.
+func (c *Consumer) Closed() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
 // Close stops fetching, lets each partition finish its batch (apply, ledger,
 // commit), leaves the group and closes the ledger writer.
 func (c *Consumer) Close() error {

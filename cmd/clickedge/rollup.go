@@ -118,7 +118,18 @@ func runRollup(args []string) error {
 		_ = srv.Shutdown()
 		return err
 	}
-	internal.SetReady(true)
+	// Ready once the consumer is a member of the group.
+	joined := make(chan struct{})
+	go func() {
+		defer close(joined)
+		for !c.Joined() {
+			time.Sleep(50 * time.Millisecond)
+			if c.Closed() {
+				return
+			}
+		}
+		internal.SetReady(true)
+	}()
 	log.Info("rollup started", zap.String("internal", ln.Addr().String()), zap.String("brokers", f.kafkaBrokers),
 		zap.String("topic", f.kafkaTopic), zap.String("group", f.kafkaGroup), zap.String("ledger", f.kafkaLedgerTopic))
 
@@ -139,6 +150,7 @@ func runRollup(args []string) error {
 	// Stop fetching, finish the batches in flight, commit, leave the group.
 	internal.SetReady(false)
 	c.Close()
+	<-joined
 	_ = srv.Shutdown()
 	log.Info("stopped")
 	_ = log.Sync()
