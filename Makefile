@@ -28,6 +28,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParsePath$$' -fuzztime $(FUZZTIME) ./redirect
 	$(GO) test -run '^$$' -fuzz '^FuzzPassthrough$$' -fuzztime $(FUZZTIME) ./redirect
 	$(GO) test -run '^$$' -fuzz '^FuzzDestination$$' -fuzztime $(FUZZTIME) ./linkcache
+	$(GO) test -run '^$$' -fuzz '^FuzzParseContract$$' -fuzztime $(FUZZTIME) ./linkcache
 
 ## test-deps: the integration tests need a real redis-server on PATH
 test-deps:

@@ -1,7 +1,10 @@
 package linkcache
 
 import (
+	"encoding/json"
+	"errors"
 	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -40,6 +43,46 @@ func FuzzDestination(f *testing.F) {
 			}
 		} else if tag != "" && (q.Get("tag") != tag || len(q["tag"]) != 1) {
 			t.Fatalf("unexpected tag in %q; want %q", loc, tag)
+		}
+	})
+}
+
+// FuzzParseContract parses arbitrary contract bodies: no input panics, an
+// error is a FieldError under "contract", and what parses marshals to a wire
+// form that parses to the same contract.
+func FuzzParseContract(f *testing.F) {
+	f.Add([]byte(exampleContract))
+	f.Add([]byte(`{"currency":"USD","default_payout":"0"}`))
+	f.Add([]byte(`{"currency":"USD","default_payout":"0.1","limits":[{"metric":"clicks","max":1e3,"period":"day"}]}`))
+	f.Add([]byte(`{"currency":"USD","default_payout":"999999999999.999999","unique_window":"720h"}`))
+	f.Add([]byte(`{"currency":"USD","default_payout":"1","payout_groups":[{"name":"a","match":{"ad":["x"],"level":["ad"]},"payout":"2"}]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		c, err := ParseContract(body)
+		if err != nil {
+			var fe *FieldError
+			if !errors.As(err, &fe) || !strings.HasPrefix(fe.Field, "contract") {
+				t.Fatalf("unexpected error type for %q: %v", body, err)
+			}
+			return
+		}
+		if c.DefaultPayout < 0 || c.UniqueWindow < 0 || c.UniqueWindow > MaxUniqueWindow {
+			t.Fatalf("out of range contract from %q: %+v", body, c)
+		}
+		for _, l := range c.Limits {
+			if l.Max <= 0 {
+				t.Fatalf("non-positive limit from %q: %+v", body, l)
+			}
+		}
+		wire, err := json.Marshal(c)
+		if err != nil {
+			t.Fatalf("cannot marshal a parsed contract: %v", err)
+		}
+		c2, err := ParseContract(wire)
+		if err != nil {
+			t.Fatalf("cannot parse the wire form %s of %q: %v", wire, body, err)
+		}
+		if wire2, _ := json.Marshal(c2); string(wire2) != string(wire) {
+			t.Fatalf("unexpected round trip; got %s; want %s", wire2, wire)
 		}
 	})
 }

@@ -28,7 +28,7 @@ const killContract = `{"currency":"USD","default_payout":"0.10","unique_window":
 var killPartners = []string{"alice", "bob", "carol", "dave"}
 
 // seedKill writes program shop with a partnership per killPartners.
-func seedKill(t *testing.T, addr string) *linkcache.Store {
+func seedKill(t testing.TB, addr string) *linkcache.Store {
 	t.Helper()
 	store, err := linkcache.NewStore(linkcache.StoreConfig{Addr: addr, Timeout: 2 * time.Second})
 	if err != nil {
@@ -141,7 +141,7 @@ func reference(t *testing.T, events []kafka.Message, partitions int) string {
 	return usageOf(t, NewReader(store))
 }
 
-func produce(t *testing.T, addr string, msgs []kafka.Message) {
+func produce(t testing.TB, addr string, msgs []kafka.Message) {
 	t.Helper()
 	w := &kafka.Writer{Addr: kafka.TCP(addr), Topic: "clicks", Balancer: &kafka.Hash{}, BatchTimeout: time.Millisecond, RequiredAcks: kafka.RequireAll}
 	defer w.Close()
