@@ -73,8 +73,7 @@ for e = 1, n do
         if last and math.abs(ts - tonumber(last)) < uniq then
           st = 'D'
         else
-          redis.call('SET', vk, fmt(ts))
-          redis.call('PEXPIREAT', vk, fmt(math.max(ts, now) + uniq))
+          redis.call('SET', vk, fmt(ts), 'PXAT', fmt(math.max(ts, now) + uniq))
         end
       end
       if not st and restricted then st = 'R' end
