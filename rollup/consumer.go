@@ -194,15 +194,15 @@ func (c *Consumer) run(ctx context.Context) {
 		ids := make([]int, len(parts))
 		for i, p := range parts {
 			ids[i] = p.ID
-			gen.Start(func(genCtx context.Context) { c.consume(ctx, genCtx, gen, p.ID, p.Offset) })
+			gen.Start(func(genCtx context.Context) { c.consume(genCtx, gen, p.ID, p.Offset) })
 		}
 		c.log.Info("consumer group generation", zap.Int32("generation", gen.ID), zap.Ints("partitions", ids))
 	}
 }
 
-// consume applies one partition until the generation ends or the consumer
-// closes.
-func (c *Consumer) consume(ctx, genCtx context.Context, gen *kafka.Generation, partition int, offset int64) {
+// consume applies one partition until the generation ends: at a rebalance or
+// when the consumer closes.
+func (c *Consumer) consume(genCtx context.Context, gen *kafka.Generation, partition int, offset int64) {
 	r := kafka.NewReader(kafka.ReaderConfig{
 		Brokers:         c.cfg.Brokers,
 		Topic:           c.cfg.Topic,
@@ -241,15 +241,16 @@ func (c *Consumer) consume(ctx, genCtx context.Context, gen *kafka.Generation, p
 			batch = append(batch, Message{Offset: m.Offset, Value: m.Value})
 		}
 		cancel()
-		if !c.process(ctx, gen, partition, batch) {
+		if !c.process(genCtx, gen, partition, batch) {
 			return
 		}
 	}
 }
 
 // process applies a batch, writes its ledger records and commits its offset.
-// It retries Redis and the ledger until they succeed or the consumer closes;
-// it reports whether consuming may go on.
+// It retries Redis and the ledger until they succeed or the generation ends
+// (a rebalance must not wait for a Redis outage); it reports whether
+// consuming may go on.
 func (c *Consumer) process(ctx context.Context, gen *kafka.Generation, partition int, batch []Message) bool {
 	start := time.Now()
 	var res []Result
