@@ -1,7 +1,11 @@
 package redirect
 
 import (
+	"bufio"
 	"context"
+	"fmt"
+	"net"
+	"net/http"
 	"sort"
 	"strings"
 	"testing"
@@ -99,7 +103,18 @@ func TestAdminValidation(t *testing.T) {
 	f("GET", "/api/v1/links", ``, 400, "program")
 	f("PATCH", "/api/v1/programs/us", `{}`, 405, "PATCH")
 	f("GET", "/api/v1/nothing", ``, 404, "no such route")
-	f("PUT", "/api/v1/partners/big", `{"name":"`+strings.Repeat("x", 70<<10)+`"}`, 413, "")
+	// An oversized body is refused from its Content-Length, before it is
+	// read; send only the head, so the early answer cannot race the upload.
+	conn, err := net.Dial("tcp", strings.TrimPrefix(e.admin, "http://"))
+	if err != nil {
+		t.Fatalf("cannot connect: %v", err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "PUT /api/v1/partners/big HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Length: %d\r\n\r\n", testToken, 70<<10)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil || resp.StatusCode != 413 {
+		t.Fatalf("unexpected answer to an oversized body; got %v, %v; want 413", resp, err)
+	}
 	if after := e.keys(); strings.Join(after, ",") != strings.Join(before, ",") {
 		t.Fatalf("unexpected keys after refused writes; got %q; want %q", after, before)
 	}
