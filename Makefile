@@ -7,9 +7,10 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 
 all: build
 
-## build: the clickedge binary in ./bin
+## build: the clickedge and clickbench binaries in ./bin
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/clickedge ./cmd/clickedge
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/clickbench ./cmd/clickbench
 
 ## test: go vet, every test (integration tests included) with the race detector,
 ## then the allocation tests again without it (-race adds allocations)

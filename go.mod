@@ -3,6 +3,7 @@ module github.com/clickedge/clickedge
 go 1.26.8
 
 require (
+	github.com/HdrHistogram/hdrhistogram-go v1.4.0
 	github.com/VictoriaMetrics/metrics v1.40.1
 	github.com/alicebob/miniredis/v2 v2.40.0
 	github.com/maxmind/mmdbwriter v1.2.0
