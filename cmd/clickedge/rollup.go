@@ -54,6 +54,12 @@ func startRollup(f *rollupFlags, store *linkcache.Store, set *metrics.Set, log *
 	if f.kafkaBrokers == "" {
 		return nil, fmt.Errorf("cannot start the rollup: -kafka.brokers is required")
 	}
+	if f.batchSize < 1 || f.batchSize > 100_000 {
+		return nil, fmt.Errorf("cannot use -rollup.batchSize %d: want 1 to 100000", f.batchSize)
+	}
+	if f.kafkaSessionTimeout < 100*time.Millisecond {
+		return nil, fmt.Errorf("cannot use -kafka.sessionTimeout %s: want at least 100ms (brokers usually require 6s)", f.kafkaSessionTimeout)
+	}
 	a, err := rollup.New(rollup.Config{
 		Store:       store,
 		Topic:       f.kafkaTopic,
