@@ -44,25 +44,34 @@ func errorf(code int, format string, args ...any) error {
 //	GET|DELETE /api/v1/links/{code}
 //	GET        /api/v1/programs/{program}/partners/{partner}/usage
 //	GET        /api/v1/stats?program=&partner=&from=&to=&by=
+//	POST|GET   /api/v1/partners/{partner}/tokens
+//	DELETE     /api/v1/partners/{partner}/tokens/{id}
+//
+// Every call is authenticated (the admin token or a partner token) and
+// authorized by authorize; every write is audit-logged with who made it.
 func (i *Internal) serveAdmin(ctx *fasthttp.RequestCtx) {
-	if !i.authorized(ctx) {
-		ctx.Response.Header.Set(fasthttp.HeaderWWWAuthenticate, `Bearer realm="clickedge"`)
-		msg := "missing or wrong bearer token; send Authorization: Bearer <-admin.token>"
-		if len(i.token) == 0 {
-			msg = "admin API disabled: start the edge with -admin.token"
-		}
-		i.reply(ctx, errorf(fasthttp.StatusUnauthorized, "%s", msg), nil)
-		return
-	}
 	c, cancel := context.WithTimeout(context.Background(), adminTimeout)
 	defer cancel()
-	seg := strings.Split(strings.TrimSuffix(string(ctx.Path()[len("/api/v1/"):]), "/"), "/")
 	method := string(ctx.Method())
 	var (
 		status = fasthttp.StatusOK
 		out    any
-		err    error
 	)
+	p, err := i.authenticate(c, ctx)
+	seg := strings.Split(strings.TrimSuffix(string(ctx.Path()[len("/api/v1/"):]), "/"), "/")
+	rt := route{method: method, pattern: patternOf(seg)}
+	if err == nil && rt.pattern != "" {
+		err = authorize(p, rt, ownerPending)
+	}
+	if err != nil {
+		var ae *apiError
+		if errors.As(err, &ae) && ae.code == fasthttp.StatusUnauthorized {
+			ctx.Response.Header.Set(fasthttp.HeaderWWWAuthenticate, `Bearer realm="clickedge"`)
+		}
+		i.reply(ctx, err, nil)
+		i.audit(ctx, p, method)
+		return
+	}
 	switch {
 	case len(seg) == 2 && seg[0] == "programs":
 		switch method {
@@ -128,13 +137,15 @@ func (i *Internal) serveAdmin(ctx *fasthttp.RequestCtx) {
 		if method != fasthttp.MethodGet {
 			err = methodNotAllowed(ctx, "GET")
 		} else if err = checkIDs("program", seg[1], "partner", seg[3]); err == nil {
-			out, err = i.usage.Usage(c, seg[1], seg[3], time.Now())
+			if err = authorize(p, rt, seg[3]); err == nil {
+				out, err = i.usage.Usage(c, seg[1], seg[3], time.Now())
+			}
 		}
 	case len(seg) == 1 && seg[0] == "stats":
 		if method != fasthttp.MethodGet {
 			err = methodNotAllowed(ctx, "GET")
 		} else {
-			out, err = i.stats(c, ctx.QueryArgs())
+			out, err = i.stats(c, ctx.QueryArgs(), p, rt)
 		}
 	case len(seg) == 1 && seg[0] == "links":
 		switch method {
@@ -143,6 +154,7 @@ func (i *Internal) serveAdmin(ctx *fasthttp.RequestCtx) {
 			if err = decodeBody(ctx, &l); err == nil {
 				if l.Level != "" || l.Created != 0 {
 					err = errorf(fasthttp.StatusBadRequest, "level and created are set by the server; omit them")
+				} else if err = authorize(p, rt, l.Partner); err != nil {
 				} else if err = i.store.CreateLink(c, &l); err == nil {
 					status = fasthttp.StatusCreated
 					out = i.linkView(&l)
@@ -152,7 +164,14 @@ func (i *Internal) serveAdmin(ctx *fasthttp.RequestCtx) {
 			program := string(ctx.QueryArgs().Peek("program"))
 			if err = linkcache.CheckID("program", program); err == nil {
 				var codes []string
-				codes, err = i.store.ListLinks(c, program)
+				if p.admin {
+					codes, err = i.store.ListLinks(c, program)
+				} else {
+					codes, err = i.store.PartnerLinks(c, program, p.partner)
+				}
+				if codes == nil {
+					codes = []string{}
+				}
 				out = map[string]any{"program": program, "codes": codes}
 			}
 		default:
@@ -163,34 +182,62 @@ func (i *Internal) serveAdmin(ctx *fasthttp.RequestCtx) {
 		case fasthttp.MethodGet:
 			var l *linkcache.Link
 			if l, err = i.store.GetLink(c, seg[1]); err == nil {
-				out = i.linkView(l)
+				if err = authorize(p, rt, l.Partner); err == nil {
+					out = i.linkView(l)
+				}
 			}
 		case fasthttp.MethodDelete:
-			if err = i.store.DeleteLink(c, seg[1]); err == nil {
-				status = fasthttp.StatusNoContent
+			var l *linkcache.Link
+			if l, err = i.store.GetLink(c, seg[1]); err == nil {
+				if err = authorize(p, rt, l.Partner); err == nil {
+					if err = i.store.DeleteLink(c, seg[1]); err == nil {
+						status = fasthttp.StatusNoContent
+					}
+				}
 			}
 		default:
 			err = methodNotAllowed(ctx, "GET, DELETE")
 		}
+	case rt.pattern == "/partners/{partner}/tokens" || rt.pattern == "/partners/{partner}/tokens/{id}":
+		status, out, err = i.serveTokens(c, ctx, seg)
 	default:
 		err = errorf(fasthttp.StatusNotFound, "no such route: %s %s", method, truncatePath(ctx.Path()))
-	}
-	if err == nil && method != fasthttp.MethodGet {
-		i.log.Info("admin write", zap.String("method", method), zap.ByteString("path", ctx.Path()), zap.Int("status", status))
 	}
 	if err == nil {
 		ctx.SetStatusCode(status)
 	}
 	i.reply(ctx, err, out)
+	i.audit(ctx, p, method)
 }
 
-// stats answers GET /api/v1/stats.
-func (i *Internal) stats(c context.Context, args *fasthttp.Args) (any, error) {
+// audit logs every write (any method but GET and HEAD), allowed or not: who
+// (admin, partner:<id>/token:<id> or anonymous), the method, the path and the
+// status answered; the log entry's timestamp says when.
+func (i *Internal) audit(ctx *fasthttp.RequestCtx, p principal, method string) {
+	if method == fasthttp.MethodGet || method == fasthttp.MethodHead {
+		return
+	}
+	i.log.Info("api write",
+		zap.Stringer("who", p),
+		zap.String("method", method),
+		zap.String("path", truncatePath(ctx.Path())),
+		zap.Int("status", ctx.Response.StatusCode()))
+}
+
+// stats answers GET /api/v1/stats. A partner token's query is limited to its
+// own partner: partner= defaults to it, and any other is refused.
+func (i *Internal) stats(c context.Context, args *fasthttp.Args, p principal, rt route) (any, error) {
 	q := rollup.StatsQuery{
 		Program: string(args.Peek("program")),
 		Partner: string(args.Peek("partner")),
 		From:    string(args.Peek("from")),
 		To:      string(args.Peek("to")),
+	}
+	if !p.admin && q.Partner == "" {
+		q.Partner = p.partner
+	}
+	if err := authorize(p, rt, q.Partner); err != nil {
+		return nil, err
 	}
 	if err := linkcache.CheckID("program", q.Program); err != nil {
 		return nil, err

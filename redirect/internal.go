@@ -2,7 +2,6 @@ package redirect
 
 import (
 	"bytes"
-	"crypto/subtle"
 	"errors"
 	"io"
 	"strings"
@@ -77,7 +76,7 @@ func NewInternal(cfg InternalConfig) (*Internal, error) {
 	for _, r := range rejectReasons {
 		i.rejected[r] = i.metrics.NewCounter(`clickedge_http_rejected_total{listener="internal",reason="` + r + `"}`)
 	}
-	for _, c := range []int{200, 201, 204, 400, 401, 404, 405, 409, 413, 500, 503} {
+	for _, c := range []int{200, 201, 204, 400, 401, 403, 404, 405, 409, 413, 500, 503} {
 		i.admin[c] = i.metrics.NewCounter(`clickedge_admin_requests_total{code="` + itoa(c) + `"}`)
 	}
 	return i, nil
@@ -146,17 +145,4 @@ func boolStr(b bool) string {
 		return "true"
 	}
 	return "false"
-}
-
-// authorized checks the bearer token in constant time.
-func (i *Internal) authorized(ctx *fasthttp.RequestCtx) bool {
-	if len(i.token) == 0 {
-		return false
-	}
-	auth := ctx.Request.Header.Peek(fasthttp.HeaderAuthorization)
-	const prefix = "Bearer "
-	if len(auth) <= len(prefix) || !strings.EqualFold(string(auth[:len(prefix)]), prefix) {
-		return false
-	}
-	return subtle.ConstantTimeCompare(auth[len(prefix):], i.token) == 1
 }
