@@ -73,6 +73,9 @@ func TestAuthorizationTable(t *testing.T) {
 		{"GET", "/api/v1/links?program=us", ``, "", [4]int{200, 200, 200, 401}},
 		{"GET", "/api/v1/links/al", ``, "", [4]int{200, 200, 403, 401}},
 		{"DELETE", "/api/v1/links/{}", ``, "link", [4]int{204, 204, 403, 401}},
+		{"GET", "/api/v1/programs/us/partners/alice/usage", ``, "", [4]int{200, 200, 403, 401}},
+		{"GET", "/api/v1/stats?program=us&partner=alice&by=day", ``, "", [4]int{200, 200, 403, 401}},
+		{"GET", "/api/v1/stats?program=us", ``, "", [4]int{200, 200, 200, 401}}, // a partner's is limited to itself
 		{"POST", "/api/v1/partners/alice/tokens", `{"name":"x"}`, "", [4]int{201, 403, 403, 401}},
 		{"GET", "/api/v1/partners/alice/tokens", ``, "", [4]int{200, 403, 403, 401}},
 		{"DELETE", "/api/v1/partners/alice/tokens/{}", ``, "token", [4]int{204, 403, 403, 401}},
@@ -144,6 +147,20 @@ func TestPartnerTokenScope(t *testing.T) {
 	}
 	if _, err := e.store.GetLink(context.Background(), "evil"); err == nil {
 		t.Error("unexpected link written by alice for bob")
+	}
+	// Stats without a partner are limited to the token's partner; usage and
+	// stats of another partner are refused.
+	if code, out := e.apiToken("GET", "/api/v1/stats?program=us", "", alice); code != 200 || out["partner"] != "alice" {
+		t.Errorf("unexpected stats for alice without partner=; got %d %v; want 200 for partner alice", code, out)
+	}
+	if code, out := e.apiToken("GET", "/api/v1/stats?program=us", "", testToken); code != 200 || out["partner"] != nil {
+		t.Errorf("unexpected stats for the admin without partner=; got %d %v; want 200 for every partner", code, out)
+	}
+	if code, _ := e.apiToken("GET", "/api/v1/stats?program=us&partner=bob", "", alice); code != 403 {
+		t.Errorf("unexpected status of alice reading bob's stats; got %d; want 403", code)
+	}
+	if code, _ := e.apiToken("GET", "/api/v1/programs/us/partners/bob/usage", "", alice); code != 403 {
+		t.Errorf("unexpected status of alice reading bob's usage; got %d; want 403", code)
 	}
 	// Unknown codes stay 404 for a partner: the existence check comes first.
 	if code, _ := e.apiToken("GET", "/api/v1/links/nope", "", alice); code != 404 {
