@@ -176,14 +176,25 @@ func testDockerfile(t *testing.T) {
 	cfg, errs := parseArgs(t, "Dockerfile CMD", df.final.cmd, df.final.env)
 	report(t, errs)
 	if cfg != nil {
-		for _, p := range df.final.expose {
-			if _, ok := cfg.listenPorts()[p]; !ok {
-				t.Errorf("Dockerfile: EXPOSE %d is no listener of clickedge %s (%v)", p, cfg.cmd.name, cfg.listenPorts())
+		// The image runs the edge and the rollup: EXPOSE is their default
+		// listeners, no more, no less.
+		listeners := map[int]string{}
+		for _, name := range []string{"serve", "rollup"} {
+			c, errs := parseArgs(t, "Dockerfile", []string{name}, df.final.env)
+			report(t, errs)
+			if c == nil {
+				continue
+			}
+			for p, flag := range c.listenPorts() {
+				listeners[p] = name + " -" + flag
+				if !containsInt(df.final.expose, p) {
+					t.Errorf("Dockerfile: port %d (clickedge %s -%s) is not in EXPOSE %v", p, name, flag, df.final.expose)
+				}
 			}
 		}
-		for p, flag := range cfg.listenPorts() {
-			if !containsInt(df.final.expose, p) {
-				t.Errorf("Dockerfile: port %d (-%s) is not in EXPOSE %v", p, flag, df.final.expose)
+		for _, p := range df.final.expose {
+			if _, ok := listeners[p]; !ok {
+				t.Errorf("Dockerfile: EXPOSE %d is no default listener of clickedge (%v)", p, listeners)
 			}
 		}
 		hc := df.final.healthcheck

@@ -61,6 +61,12 @@ func testRunning(t *testing.T) series {
 				"-spool.dir", t.TempDir(),
 				"-admin.token", "test-token",
 				"-log.level", "warn")
+		case "rollup":
+			p = start(t, internal, "rollup",
+				"-http.internalListenAddr", internal,
+				"-redis.addr", redis.Addr,
+				"-kafka.brokers", broker,
+				"-log.level", "warn")
 		default:
 			t.Errorf("manifests run clickedge %s, which this test does not know how to start", c)
 			continue
