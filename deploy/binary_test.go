@@ -363,7 +363,9 @@ func start(t testing.TB, internalAddr string, args ...string) *process {
 			t.Logf("clickedge %s output:\n%s", args[0], p.out.String())
 		}
 	})
-	deadline := time.Now().Add(30 * time.Second)
+	// The rollup is ready once it has joined its consumer group, which takes
+	// a few seconds.
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		if code, _ := p.get(t, "/ready"); code == http.StatusOK {
 			return p
@@ -374,7 +376,7 @@ func start(t testing.TB, internalAddr string, args ...string) *process {
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("clickedge %s: /ready did not answer 200 within 30s:\n%s", args[0], p.out.String())
+			t.Fatalf("clickedge %s: /ready did not answer 200 within 60s:\n%s", args[0], p.out.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
