@@ -32,7 +32,8 @@ type buildRecipe struct {
 	line   string
 }
 
-// makefileBuild reads the recipe of the Makefile's build target.
+// makefileBuild reads the line of the Makefile's build target that builds
+// clickedge.
 func makefileBuild(t testing.TB) buildRecipe {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(repoRoot, "Makefile"))
@@ -49,7 +50,8 @@ func makefileBuild(t testing.TB) buildRecipe {
 				break
 			}
 			f := strings.Fields(r)
-			if !strings.Contains(r, " build ") || len(f) < 2 {
+			// The recipe may build several binaries; the image ships clickedge.
+			if !strings.Contains(r, " build ") || len(f) < 2 || !strings.HasSuffix(f[len(f)-1], "/clickedge") {
 				continue
 			}
 			rec := buildRecipe{pkg: f[len(f)-1], line: strings.TrimSpace(r)}
@@ -64,7 +66,7 @@ func makefileBuild(t testing.TB) buildRecipe {
 			return rec
 		}
 	}
-	t.Fatal("cannot find the build target in Makefile")
+	t.Fatal("cannot find the build of ./cmd/clickedge in the Makefile's build target")
 	return buildRecipe{}
 }
 
