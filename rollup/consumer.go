@@ -31,6 +31,12 @@ type ConsumerConfig struct {
 	// others. A consumer that shuts down leaves the group at once. Default:
 	// 6s, the smallest most brokers accept.
 	SessionTimeout time.Duration
+	// InstanceID is this rollup's name, stable across its restarts and
+	// unique among running rollups (host name and listen port). When set,
+	// the consumer keeps its group member ID in Redis and, on start, removes
+	// the member a crashed predecessor left in the group, so counting
+	// resumes at once instead of after SessionTimeout. Default: "" (off).
+	InstanceID string
 	// BatchSize bounds the events applied in one Redis step. Default: 1000.
 	BatchSize int
 	// BatchWait is how long a batch waits for more events after its first.
@@ -54,6 +60,7 @@ type Consumer struct {
 	group  *kafka.ConsumerGroup
 	ledger *kafka.Writer
 
+	memberKey  string
 	assigned   atomic.Int64
 	joined     atomic.Bool
 	cancel     context.CancelFunc
@@ -95,6 +102,11 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 	if cfg.Metrics == nil {
 		cfg.Metrics = metrics.GetDefaultSet()
 	}
+	memberKey := ""
+	if cfg.InstanceID != "" {
+		memberKey = "ce:rollup:member:" + cfg.Group + ":" + cfg.InstanceID
+		removePredecessor(cfg, memberKey)
+	}
 	group, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
 		ID:                     cfg.Group,
 		Brokers:                cfg.Brokers,
@@ -116,7 +128,7 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 		return nil, fmt.Errorf("cannot join consumer group %q: %w", cfg.Group, err)
 	}
 	c := &Consumer{
-		cfg: cfg, log: cfg.Logger, group: group, done: make(chan struct{}),
+		cfg: cfg, log: cfg.Logger, group: group, done: make(chan struct{}), memberKey: memberKey,
 		batches:    cfg.Metrics.GetOrCreateCounter("clickedge_rollup_batches_total"),
 		batchTime:  cfg.Metrics.GetOrCreatePrometheusHistogram("clickedge_rollup_batch_duration_seconds"),
 		commitErr:  cfg.Metrics.GetOrCreateCounter("clickedge_rollup_commit_errors_total"),
@@ -142,6 +154,38 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 	c.cancel = cancel
 	go c.run(ctx)
 	return c, nil
+}
+
+// removePredecessor removes from the group the member that a previous run of
+// this instance recorded, if it is still there: a crashed rollup never left.
+// Errors are logged; the group then drops that member after its session
+// timeout.
+func removePredecessor(cfg ConsumerConfig, memberKey string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	old, err := cfg.Applier.rdb.Get(ctx, memberKey).Result()
+	if err != nil || old == "" {
+		return
+	}
+	client := &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Timeout: 5 * time.Second}
+	resp, err := client.LeaveGroup(ctx, &kafka.LeaveGroupRequest{
+		Addr:    kafka.TCP(cfg.Brokers...),
+		GroupID: cfg.Group,
+		Members: []kafka.LeaveGroupRequestMember{{ID: old}},
+	})
+	if err == nil {
+		err = resp.Error
+		for _, m := range resp.Members {
+			if err == nil {
+				err = m.Error
+			}
+		}
+	}
+	if err != nil {
+		cfg.Logger.Info("no predecessor to remove from the group", zap.String("member", old), zap.Error(err))
+		return
+	}
+	cfg.Logger.Info("removed the member a previous run left in the group", zap.String("member", old))
 }
 
 // Joined reports whether the consumer has been part of a group generation;
@@ -189,6 +233,13 @@ func (c *Consumer) run(ctx context.Context) {
 			continue
 		}
 		c.joined.Store(true)
+		if c.memberKey != "" {
+			sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			if err := c.cfg.Applier.rdb.Set(sctx, c.memberKey, gen.MemberID, 30*24*time.Hour).Err(); err != nil {
+				c.log.Warn("cannot record the group member ID", zap.Error(err))
+			}
+			cancel()
+		}
 		parts := gen.Assignments[c.cfg.Topic]
 		c.assigned.Store(int64(len(parts)))
 		ids := make([]int, len(parts))

@@ -307,7 +307,7 @@ func TestConsumerChildProcess(t *testing.T) {
 	if err != nil {
 		t.Fatalf("cannot create applier: %v", err)
 	}
-	c, err := NewConsumer(ConsumerConfig{Brokers: []string{os.Getenv("ROLLUP_KILL_BROKER")}, SessionTimeout: 500 * time.Millisecond, BatchSize: 25, Applier: a, Metrics: metrics.NewSet()})
+	c, err := NewConsumer(ConsumerConfig{Brokers: []string{os.Getenv("ROLLUP_KILL_BROKER")}, SessionTimeout: 500 * time.Millisecond, InstanceID: "child", BatchSize: 25, Applier: a, Metrics: metrics.NewSet()})
 	if err != nil {
 		t.Fatalf("cannot create consumer: %v", err)
 	}

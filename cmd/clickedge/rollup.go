@@ -27,6 +27,7 @@ type rollupFlags struct {
 	kafkaBrokers, kafkaTopic     string
 	kafkaGroup, kafkaLedgerTopic string
 	kafkaSessionTimeout          time.Duration
+	instanceID                   string
 	batchSize                    int
 	retention, contractTTL       time.Duration
 	logLevel, logFormat          string
@@ -44,6 +45,7 @@ func (f *rollupFlags) register(fs *flag.FlagSet, dev bool) {
 	fs.StringVar(&f.kafkaGroup, "kafka.group", "clickedge-rollup", "Kafka consumer group of the rollup; the topic's partitions are shared among its members")
 	fs.StringVar(&f.kafkaLedgerTopic, "kafka.ledgerTopic", "", "Kafka topic that receives one record per click with its status, payout and limits touched; empty: no ledger")
 	fs.DurationVar(&f.kafkaSessionTimeout, "kafka.sessionTimeout", 6*time.Second, "how long the group waits for a crashed rollup before its partitions move; a rollup that stops leaves at once")
+	fs.StringVar(&f.instanceID, "rollup.instanceID", "", "name of this rollup, stable across restarts and unique among rollups; a restarted rollup removes the group member its crashed predecessor left, so counting resumes at once (default: <host name>:<internal listen port>)")
 	fs.IntVar(&f.batchSize, "rollup.batchSize", 1000, "bound on the click events applied in one atomic Redis step")
 	fs.DurationVar(&f.retention, "rollup.retention", 90*24*time.Hour, "how long hourly rollups and closed limit windows are kept")
 	fs.DurationVar(&f.contractTTL, "rollup.contractTTL", 2*time.Second, "how long a contract is used before it is read again: contract edits apply within it")
@@ -77,6 +79,7 @@ func startRollup(f *rollupFlags, store *linkcache.Store, set *metrics.Set, log *
 		Group:          f.kafkaGroup,
 		LedgerTopic:    f.kafkaLedgerTopic,
 		SessionTimeout: f.kafkaSessionTimeout,
+		InstanceID:     f.instanceID,
 		BatchSize:      f.batchSize,
 		Applier:        a,
 		Logger:         log,
@@ -115,6 +118,11 @@ func runRollup(args []string) error {
 	ln, err := net.Listen("tcp", f.internalListenAddr)
 	if err != nil {
 		return fmt.Errorf("cannot listen on -http.internalListenAddr %q: %w", f.internalListenAddr, err)
+	}
+	if f.instanceID == "" {
+		host, _ := os.Hostname()
+		_, port, _ := net.SplitHostPort(ln.Addr().String())
+		f.instanceID = host + ":" + port
 	}
 	srv := internal.Server(redirect.Limits{})
 	serveErr := make(chan error, 1)
