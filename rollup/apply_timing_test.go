@@ -30,14 +30,23 @@ func BenchmarkApply(b *testing.B) {
 	}
 	events := killEvents(1000)
 	msgs := make([]Message, len(events))
+	ids := tracking.NewIDGenerator()
+	var click tracking.Click
 	b.ReportAllocs()
 	b.ResetTimer()
 	off := int64(0)
 	for done := 0; done < b.N; done += len(msgs) {
+		b.StopTimer() // fresh click IDs, so every round decides anew
 		for i := range msgs {
-			msgs[i] = Message{Offset: off, Value: events[i].Value}
+			v := events[i].Value
+			if tracking.DecodeClick(&click, v) == nil {
+				click.ID = ids.Append(click.ID[:0])
+				v = click.AppendJSON(nil)
+			}
+			msgs[i] = Message{Offset: off, Value: v}
 			off++
 		}
+		b.StartTimer()
 		if _, err := a.Apply(context.Background(), 0, msgs); err != nil {
 			b.Fatal(err)
 		}
