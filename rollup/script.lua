@@ -40,6 +40,7 @@ local used, uend = {}, {}
 local totals = {}
 local cells, cend = {}, {}
 local idend = {}
+local decided = {} -- ids key -> {click ID -> decision}, written at the end
 local out = {}
 
 for e = 1, n do
@@ -57,9 +58,10 @@ for e = 1, n do
   local w = a + 10
   a = w + 2 * nl
 
+  local pend = decided[idk]
   if off <= wm then
-    out[e] = 'W' .. (redis.call('HGET', idk, id) or '')
-  elseif redis.call('HEXISTS', idk, id) == 1 then
+    out[e] = 'W' .. ((pend and pend[id]) or redis.call('HGET', idk, id) or '')
+  elseif (pend and pend[id]) or redis.call('HEXISTS', idk, id) == 1 then
     out[e] = 'I'
     if off > top then top = off end
   else
@@ -102,7 +104,11 @@ for e = 1, n do
     end
     if st ~= 'P' then pay = 0 end
     local decision = st .. ':' .. fmt(pay) .. ':' .. fmt(mask)
-    redis.call('HSET', idk, id, decision)
+    if not pend then
+      pend = {}
+      decided[idk] = pend
+    end
+    pend[id] = decision
     idend[idk] = math.max(bucket * 1000 + 3600000, now) + idttl
     out[e] = decision
     totals['clicks'] = (totals['clicks'] or 0) + 1
@@ -132,6 +138,18 @@ for hk, c in pairs(cells) do
   for f, v in pairs(c) do redis.call('HINCRBY', hk, f, fmt(v)) end
   redis.call('PEXPIREAT', hk, fmt(cend[hk]))
 end
-for idk, x in pairs(idend) do redis.call('PEXPIREAT', idk, fmt(x)) end
+for idk, pend in pairs(decided) do
+  local args = {}
+  for id, d in pairs(pend) do
+    args[#args + 1] = id
+    args[#args + 1] = d
+    if #args >= 1000 then
+      redis.call('HSET', idk, unpack(args))
+      args = {}
+    end
+  end
+  if #args > 0 then redis.call('HSET', idk, unpack(args)) end
+  redis.call('PEXPIREAT', idk, fmt(idend[idk]))
+end
 if top > wm then redis.call('SET', KEYS[1], fmt(top)) end
 return out
