@@ -106,7 +106,8 @@ func formatAxisMs(ms float64) string {
 }
 
 // WriteMarkdown writes a Markdown report of the reports: one table row per
-// result, the comparisons and loss checks, and the chart image when chart
+// result, the comparisons (the first result of separate runs against each
+// other one) and loss checks, and the chart image when chart
 // is not empty (a path relative to the Markdown file).
 func WriteMarkdown(w io.Writer, title string, reports []*Report, chart string) {
 	fmt.Fprintf(w, "# %s\n\n", title)
@@ -128,6 +129,17 @@ func WriteMarkdown(w io.Writer, title string, reports []*Report, chart string) {
 		}
 	}
 	fmt.Fprintln(w)
+	// Results of separate runs are compared with the first one.
+	var all []*Result
+	for _, rep := range reports {
+		if rep.Comparison == nil {
+			all = append(all, rep.Results...)
+		}
+	}
+	for _, r := range all[min(1, len(all)):] {
+		c := Compare(all[0], r)
+		fmt.Fprintf(w, "- %s / %s: req/s ratio **%.3f**, p99 ratio %.2f\n", all[0].Name, r.Name, c.RPSRatio, c.P99Ratio)
+	}
 	for _, rep := range reports {
 		if c := rep.Comparison; c != nil {
 			fmt.Fprintf(w, "- %s / %s: req/s ratio **%.3f**, p99 ratio %.2f\n", rep.Results[0].Name, c.Baseline, c.RPSRatio, c.P99Ratio)

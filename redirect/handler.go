@@ -145,7 +145,13 @@ var (
 // HandleRequest is the fasthttp.RequestHandler of the public listener. A cached
 // link costs no allocation and no network I/O.
 func (h *Handler) HandleRequest(ctx *fasthttp.RequestCtx) {
-	start := time.Now()
+	// The server reads the clock right before calling the handler: reusing
+	// its reading saves a clock read per request (vDSO clock_gettime under
+	// KVM was 2.6% of the edge's CPU profile under load, bench/RESULTS.md).
+	start := ctx.Time()
+	if start.IsZero() { // a RequestCtx built by hand, as in tests
+		start = time.Now()
+	}
 	key, t, ok := h.serve(ctx)
 	if ok && h.emitter != nil {
 		h.emit(ctx, start, key, t)

@@ -1,0 +1,332 @@
+#!/usr/bin/env bash
+# bench/run.sh: the side-by-side load suite on one machine.
+#
+# Starts a whole local stack on loopback: redis-server, an in-process
+# Kafka-protocol broker (clickbench broker), clickedge serve, clickedge rollup
+# (when the binary has it), the bare fasthttp baseline (clickbench baseline)
+# and nginx with a static `return 302` (when nginx is installed). The edge,
+# the baseline and nginx each run on one core (SERVER_CPU, GOMAXPROCS=1,
+# worker_processes 1); the load generator and the infrastructure (Redis, the
+# broker, the rollup) share the other (LOAD_CPU). Then it measures, in this
+# order:
+#   1. closed loop, clickbench: edge, baseline, nginx;
+#   2. closed loop, wrk (an independent load generator): the same three;
+#   3. open loop at half the edge's closed-loop rate, clickbench: the three;
+#   4. the loss run: LOSS_DURATION at full load on the edge, then every
+#      served click is looked up on the clicks topic (-verify.kafka).
+# It writes OUT/report.md with a latency chart (SVG) and the raw results, and
+# stops everything it started. Traffic goes to loopback only.
+#
+# Usage: bench/run.sh            (from the repository root)
+# Environment (defaults in brackets):
+#   DURATION [20s]  WARMUP [3s]  CONNECTIONS [64]  LOSS_DURATION [60s]
+#   LINKS [1000]  ZIPF [1.0]  BOTS [0.1]  SERVER_CPU [0]  LOAD_CPU [1]
+#   OUT [bench/out/<date>]  SKIP_NGINX [0]  SKIP_WRK [0]  SKIP_LOSS [0]
+set -euo pipefail
+
+DURATION=${DURATION:-20s}
+WARMUP=${WARMUP:-3s}
+CONNECTIONS=${CONNECTIONS:-64}
+LOSS_DURATION=${LOSS_DURATION:-60s}
+LINKS=${LINKS:-1000}
+ZIPF=${ZIPF:-1.0}
+BOTS=${BOTS:-0.1}
+SERVER_CPU=${SERVER_CPU:-0}
+LOAD_CPU=${LOAD_CPU:-1}
+OUT=${OUT:-bench/out/$(date +%Y%m%d-%H%M%S)}
+SKIP_NGINX=${SKIP_NGINX:-0}
+SKIP_WRK=${SKIP_WRK:-0}
+SKIP_LOSS=${SKIP_LOSS:-0}
+
+die() { echo "run.sh: $*" >&2; exit 1; }
+log() { echo "run.sh: $*" >&2; }
+
+[ -f go.mod ] && grep -q '^module github.com/clickedge/clickedge' go.mod || die "run it from the repository root"
+for tool in go redis-server taskset curl; do
+	command -v "$tool" >/dev/null || die "$tool is missing (apt-get install -y redis-server util-linux curl)"
+done
+ncpu=$(nproc)
+[ "$SERVER_CPU" -lt "$ncpu" ] && [ "$LOAD_CPU" -lt "$ncpu" ] || die "SERVER_CPU=$SERVER_CPU and LOAD_CPU=$LOAD_CPU must be below the $ncpu CPUs"
+
+WORK=$(mktemp -d -t clickbench.XXXXXX)
+PIDS=()
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+		kill -TERM "${PIDS[i]}" 2>/dev/null || true
+	done
+	for pid in "${PIDS[@]}"; do
+		for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$pid" 2>/dev/null || true
+	done
+	rm -rf "$WORK"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# free_port prints a loopback TCP port nobody listens on.
+free_port() {
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 40000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			return
+		fi
+	done
+}
+
+# start NAME CPU CMD...: runs CMD pinned to CPU in the background, output in
+# $WORK/NAME.log.
+start() {
+	local name=$1 cpu=$2
+	shift 2
+	taskset -c "$cpu" "$@" >"$WORK/$name.log" 2>&1 &
+	PIDS+=($!)
+	eval "PID_${name//-/_}=$!"
+}
+
+# wait_http URL: waits up to 10 s for URL to answer.
+wait_http() {
+	for _ in $(seq 100); do
+		curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	die "$1 did not come up; logs in $WORK"
+}
+
+# cpu_ticks PID: user+system clock ticks the process (all threads) used.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+CLK_TCK=$(getconf CLK_TCK)
+
+log "building"
+go build -trimpath -o "$WORK/clickedge" ./cmd/clickedge
+go build -trimpath -o "$WORK/clickbench" ./cmd/clickbench
+CE=$WORK/clickedge
+CB=$WORK/clickbench
+mkdir -p "$OUT"
+
+REDIS_PORT=$(free_port)
+KAFKA_PORT=$(free_port)
+EDGE_PORT=$(free_port)
+INTERNAL_PORT=$(free_port)
+BASE_PORT=$(free_port)
+NGINX_PORT=$(free_port)
+ROLLUP_PORT=$(free_port)
+TOKEN=bench-$RANDOM$RANDOM
+
+log "starting redis-server, broker, edge, baseline on loopback"
+start redis "$LOAD_CPU" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$WORK"
+start broker "$LOAD_CPU" env GOMAXPROCS=1 "$CB" broker -listen "127.0.0.1:$KAFKA_PORT" -topic clicks -partitions 3
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT") 2>/dev/null && (exec 3<>"/dev/tcp/127.0.0.1/$KAFKA_PORT") 2>/dev/null && break; sleep 0.1; done
+start edge "$SERVER_CPU" env GOMAXPROCS=1 "$CE" serve \
+	-http.listenAddr "127.0.0.1:$EDGE_PORT" -http.internalListenAddr "127.0.0.1:$INTERNAL_PORT" \
+	-http.trustedProxies 127.0.0.1 -redis.addr "127.0.0.1:$REDIS_PORT" \
+	-kafka.brokers "127.0.0.1:$KAFKA_PORT" -kafka.topic clicks -spool.dir "$WORK/spool" \
+	-admin.token "$TOKEN" -tracking.visitorKey bench-visitor-key-0123456789 -edge.name bench \
+	-http.shutdownDelay 0 -log.level warn
+wait_http "http://127.0.0.1:$INTERNAL_PORT/ready"
+start baseline "$SERVER_CPU" env GOMAXPROCS=1 "$CB" baseline -listen "127.0.0.1:$BASE_PORT"
+
+ROLLUP=0
+if "$CE" rollup -help >/dev/null 2>&1; then
+	ROLLUP=1
+	log "starting clickedge rollup"
+	start rollup "$LOAD_CPU" env GOMAXPROCS=1 "$CE" rollup -kafka.brokers "127.0.0.1:$KAFKA_PORT" -kafka.topic clicks \
+		-kafka.group bench-rollup -redis.addr "127.0.0.1:$REDIS_PORT" -http.internalListenAddr "127.0.0.1:$ROLLUP_PORT" -log.level warn
+else
+	log "this clickedge has no rollup subcommand; running without the consumer"
+fi
+
+NGINX=0
+if [ "$SKIP_NGINX" = 0 ] && command -v nginx >/dev/null; then
+	NGINX=1
+	mkdir -p "$WORK/nginx/logs"
+	cat >"$WORK/nginx/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+	access_log off;
+	keepalive_requests 10000000;
+	keepalive_timeout 60s;
+	client_body_temp_path $WORK/nginx/body;
+	proxy_temp_path $WORK/nginx/proxy;
+	fastcgi_temp_path $WORK/nginx/fastcgi;
+	uwsgi_temp_path $WORK/nginx/uwsgi;
+	scgi_temp_path $WORK/nginx/scgi;
+	server {
+		listen 127.0.0.1:$NGINX_PORT;
+		location / { return 302 "https://www.amazon.com/dp/B08N5WRWNW?tag=benchpartner-20&linkCode=ll1&ascsubtag=bench"; }
+	}
+}
+CONF
+	start nginx "$SERVER_CPU" nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/logs/error.log"
+	wait_http_302() { for _ in $(seq 100); do [ "$(curl -s -o /dev/null -w '%{http_code}' "$1")" = 302 ] && return 0; sleep 0.1; done; die "nginx did not come up"; }
+	wait_http_302 "http://127.0.0.1:$NGINX_PORT/"
+else
+	log "nginx is not installed (or SKIP_NGINX=1): measuring without it"
+fi
+wait_http "http://127.0.0.1:$BASE_PORT/" || true
+
+log "seeding $LINKS links"
+"$CB" seed -admin "http://127.0.0.1:$INTERNAL_PORT" -admin.token "$TOKEN" -links "$LINKS" -out "$WORK/links.txt"
+
+# The servers under test: name, URL, PID whose CPU time is read.
+NAMES=(clickedge "fasthttp baseline")
+URLS=("http://127.0.0.1:$EDGE_PORT" "http://127.0.0.1:$BASE_PORT")
+SPIDS=("$PID_edge" "$PID_baseline")
+if [ "$NGINX" = 1 ]; then
+	NAMES+=("nginx return 302")
+	URLS+=("http://127.0.0.1:$NGINX_PORT")
+	SPIDS+=("$PID_nginx") # the master; its worker is read through the process group below
+fi
+
+# server_ticks I: CPU ticks of server I (nginx: master and worker).
+server_ticks() {
+	local pid=${SPIDS[$1]} t=0
+	for p in $pid $(pgrep -P "$pid" || true); do t=$((t + $(cpu_ticks "$p"))); done
+	echo "$t"
+}
+
+CPU_NOTES=()
+# load I KIND ARGS...: one clickbench run against server I, JSON in $OUT.
+load() {
+	local i=$1 kind=$2
+	shift 2
+	local before after secs
+	before=$(server_ticks "$i")
+	secs=$(date +%s.%N)
+	taskset -c "$LOAD_CPU" env GOMAXPROCS=1 "$CB" -target "${URLS[i]}" -name "${NAMES[i]}" -links "$WORK/links.txt" \
+		-zipf "$ZIPF" -bots "$BOTS" -connections "$CONNECTIONS" -warmup "$WARMUP" -quiet "$@" \
+		-json "$OUT/$kind-$i.json" | tee -a "$OUT/clickbench.txt"
+	after=$(server_ticks "$i")
+	secs=$(echo "$(date +%s.%N) - $secs" | bc)
+	CPU_NOTES+=("| $kind | ${NAMES[i]} | $(echo "scale=0; 100 * ($after - $before) / $CLK_TCK / $secs" | bc)% |")
+}
+
+# The rollup shares the load generator's core: it is paused during the
+# throughput phases, so that it does not slow the load generator down for the
+# edge only, and resumed for the loss run (it then consumes the backlog).
+pause_rollup() { [ "$ROLLUP" = 1 ] && kill -STOP "$PID_rollup" || true; }
+resume_rollup() { [ "$ROLLUP" = 1 ] && kill -CONT "$PID_rollup" || true; }
+pause_rollup
+
+log "1/4 closed loop, clickbench, $DURATION each"
+for i in "${!URLS[@]}"; do load "$i" closed -duration "$DURATION"; done
+
+WRK_ROWS=()
+if [ "$SKIP_WRK" = 0 ] && command -v wrk >/dev/null; then
+	log "2/4 closed loop, wrk, $DURATION each"
+	# wrk cycles through the seeded links with browser headers, one request
+	# per link in file order (no Zipf: wrk's script is kept cheap).
+	cat >"$WORK/links.lua" <<'LUA'
+local reqs, n = {}, 0
+init = function(args)
+	for line in io.lines(args[1]) do
+		n = n + 1
+		reqs[n] = wrk.format("GET", line .. "?subId1=wrk", {
+			["User-Agent"] = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+			["Referer"] = "https://t.co/",
+			["X-Forwarded-For"] = "203.0." .. (n % 256) .. "." .. (n % 250 + 1),
+		})
+	end
+end
+local i = 0
+request = function()
+	i = i % n + 1
+	return reqs[i]
+end
+LUA
+	for i in "${!URLS[@]}"; do
+		taskset -c "$LOAD_CPU" wrk -t1 -c "$CONNECTIONS" -d "${DURATION%s}s" --latency -s "$WORK/links.lua" "${URLS[i]}" -- "$WORK/links.txt" >"$OUT/wrk-$i.txt" 2>&1
+		rps=$(awk '/^Requests\/sec/ {print $2}' "$OUT/wrk-$i.txt")
+		lat=$(awk '/Latency Distribution/ {f=1; next} f && NF==2 {printf "%s ", $2} /^ +99%/ {f=0}' "$OUT/wrk-$i.txt")
+		WRK_RPS[i]=$rps
+		WRK_ROWS+=("| ${NAMES[i]} | $rps | $(echo "$lat" | awk '{print $1" | "$2" | "$3" | "$4}') |")
+		log "wrk ${NAMES[i]}: $rps req/s"
+	done
+fi
+
+# Open loop at half of the edge's closed-loop rate.
+HALF=$(awk '/"rps"/ {gsub(/,/, "", $2); printf "%d", $2 / 2; exit}' "$OUT/closed-0.json")
+log "3/4 open loop at $HALF req/s (half the edge's closed-loop rate), $DURATION each"
+for i in "${!URLS[@]}"; do load "$i" open -duration "$DURATION" -rate "$HALF"; done
+
+LOSS_JSON=""
+if [ "$SKIP_LOSS" = 0 ]; then
+	log "4/4 loss run: $LOSS_DURATION at full load on the edge, then the clicks topic is read back"
+	resume_rollup
+	load 0 loss -duration "$LOSS_DURATION" -verify.kafka "127.0.0.1:$KAFKA_PORT" -verify.topic clicks -verify.timeout 600s || log "the loss run failed"
+	LOSS_JSON=$OUT/loss-0.json
+fi
+
+resume_rollup
+# Metrics after the runs: the edge's events sent, spooled, dropped; the
+# rollup's clicks by status.
+curl -fsS "http://127.0.0.1:$INTERNAL_PORT/metrics" >"$OUT/edge-metrics.txt" || true
+[ "$ROLLUP" = 1 ] && { curl -fsS "http://127.0.0.1:$ROLLUP_PORT/metrics" >"$OUT/rollup-metrics.txt" || true; }
+
+log "writing $OUT/report.md"
+closed=() open=()
+for i in "${!URLS[@]}"; do closed+=("$OUT/closed-$i.json"); open+=("$OUT/open-$i.json"); done
+"$CB" report -out "$WORK/closed.md" -chart closed-latency.svg -title "Closed loop, $CONNECTIONS connections" "${closed[@]}"
+"$CB" report -out "$WORK/open.md" -chart open-latency.svg -title "Open loop at $HALF req/s" "${open[@]}"
+mv "$WORK"/*.svg "$OUT/"
+{
+	echo "# clickbench side-by-side run"
+	echo
+	echo "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), $(uname -sr), $(go version | awk '{print $3}')."
+	echo "Servers on CPU $SERVER_CPU (GOMAXPROCS=1, nginx worker_processes 1); load generator, redis-server, broker$([ "$ROLLUP" = 1 ] && echo ", rollup (paused during the throughput runs, running during the loss run)") on CPU $LOAD_CPU."
+	echo "$LINKS links, Zipf $ZIPF, $BOTS bots, warmup $WARMUP; the edge emits every click to the broker."
+	echo
+	sed 's/^# /## /' "$WORK/closed.md"
+	echo
+	if [ "${#WRK_ROWS[@]}" -gt 0 ]; then
+		echo "## Closed loop, wrk (1 thread, $CONNECTIONS connections, $DURATION)"
+		echo
+		echo "| target | req/s | p50 | p75 | p90 | p99 |"
+		echo "|---|---:|---:|---:|---:|---:|"
+		printf '%s\n' "${WRK_ROWS[@]}"
+		echo
+		for i in "${!URLS[@]}"; do
+			[ "$i" = 0 ] && continue
+			echo "- clickedge / ${NAMES[i]}: req/s ratio **$(echo "scale=3; ${WRK_RPS[0]} / ${WRK_RPS[i]}" | bc)**"
+		done
+		echo
+	fi
+	sed 's/^# /## /' "$WORK/open.md"
+	echo
+	if [ -n "$LOSS_JSON" ] && [ -f "$LOSS_JSON" ]; then
+		"$CB" report -out "$WORK/loss.md" -chart loss-latency.svg -title "Loss run: $LOSS_DURATION at full load" "$LOSS_JSON"
+		mv "$WORK/loss-latency.svg" "$OUT/"
+		sed 's/^# /## /' "$WORK/loss.md"
+		echo
+		echo "Edge event counters after all runs:"
+		echo
+		echo '```'
+		grep -E '^clickedge_(events_total|events_dropped_total)' "$OUT/edge-metrics.txt" || true
+		echo '```'
+		echo
+		if [ -s "$OUT/rollup-metrics.txt" ]; then
+			echo "Rollup counters when the report was written (it consumes the whole topic, all runs):"
+			echo
+			echo '```'
+			grep -E '^clickedge_rollup_(clicks_total|lag_seconds|batches_total|apply_errors_total)' "$OUT/rollup-metrics.txt" || true
+			echo '```'
+			echo
+		fi
+	fi
+	echo "## Server CPU during the clickbench runs"
+	echo
+	echo "Busy share of the server's core: near 100% means the server, not the load generator, was the limit."
+	echo
+	echo "| run | server | CPU |"
+	echo "|---|---|---:|"
+	printf '%s\n' "${CPU_NOTES[@]}"
+} >"$OUT/report.md"
+log "done: $OUT/report.md"
