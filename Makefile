@@ -3,7 +3,7 @@ BIN ?= bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build test vet bench fuzz test-deps clean
+.PHONY: all build test vet bench bench-suite fuzz test-deps clean
 
 all: build
 
@@ -19,9 +19,17 @@ test: test-deps
 	$(GO) test -race -count=1 -timeout 10m ./...
 	$(GO) test -count=1 -run 'Alloc' ./...
 
-## bench: Go benchmarks of the hot path, cache and parsers, with allocations
+## bench: Go benchmarks with allocations: the hot path (redirect), the cache
+## (linkcache), classification and event encoding (tracking), the emitter and
+## the rollup step; BENCH selects benchmarks, BENCHTIME sets -benchtime
+BENCH ?= .
+BENCHTIME ?= 1s
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -benchmem ./...
+
+## bench-suite: the side-by-side load suite on a local stack (bench/run.sh)
+bench-suite:
+	bench/run.sh
 
 ## fuzz: each fuzz target for FUZZTIME (default 30s)
 FUZZTIME ?= 30s

@@ -11,7 +11,7 @@ import (
 // better.
 type sleeper struct{}
 
-func newSleeper() *sleeper { return &sleeper{} }
+func newSleeper(time.Duration) *sleeper { return &sleeper{} }
 
 func (s *sleeper) sleep(ctx context.Context, d time.Duration) {
 	t := time.NewTimer(d)
