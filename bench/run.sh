@@ -201,9 +201,17 @@ load() {
 	local before after secs
 	before=$(server_ticks "$i")
 	secs=$(date +%s.%N)
+	local prof=""
+	if [ "$i" = 0 ] && [ "$kind" = closed ] && [ "${DURATION%s}" -ge 12 ] 2>/dev/null; then
+		# A CPU profile of the edge in the middle of its closed-loop run.
+		(sleep $((${WARMUP%s} + 1)) && curl -fsS -o "$OUT/edge-cpu.pprof" \
+			"http://127.0.0.1:$INTERNAL_PORT/debug/pprof/profile?seconds=10") &
+		prof=$!
+	fi
 	taskset -c "$LOAD_CPU" env GOMAXPROCS=1 "$CB" -target "${URLS[i]}" -name "${NAMES[i]}" -links "$WORK/links.txt" \
 		-zipf "$ZIPF" -bots "$BOTS" -connections "$CONNECTIONS" -warmup "$WARMUP" -quiet "$@" \
 		-json "$OUT/$kind-$i.json" | tee -a "$OUT/clickbench.txt"
+	[ -n "$prof" ] && { wait "$prof" || log "no CPU profile of the edge"; }
 	after=$(server_ticks "$i")
 	secs=$(echo "$(date +%s.%N) - $secs" | bc)
 	CPU_NOTES+=("| $kind | ${NAMES[i]} | $(echo "scale=0; 100 * ($after - $before) / $CLK_TCK / $secs" | bc)% |")
@@ -295,7 +303,7 @@ mv "$WORK"/*.svg "$OUT/"
 		echo
 		for i in "${!URLS[@]}"; do
 			[ "$i" = 0 ] && continue
-			echo "- clickedge / ${NAMES[i]}: req/s ratio **$(echo "scale=3; ${WRK_RPS[0]} / ${WRK_RPS[i]}" | bc)**"
+			echo "- clickedge / ${NAMES[i]}: req/s ratio **$(awk -v a="${WRK_RPS[0]}" -v b="${WRK_RPS[i]}" 'BEGIN {printf "%.3f", a / b}')**"
 		done
 		echo
 	fi
@@ -320,6 +328,17 @@ mv "$WORK"/*.svg "$OUT/"
 			echo '```'
 			echo
 		fi
+	fi
+	if [ -s "$OUT/edge-cpu.pprof" ]; then
+		echo "## Where the edge's CPU goes (closed loop, 10 s profile)"
+		echo
+		echo "Cumulative share of the edge's CPU samples; \`go tool pprof -top -cum edge-cpu.pprof\` for all (the profile is next to this report)."
+		echo
+		echo '```'
+		go tool pprof -top -cum -nodecount=400 "$WORK/clickedge" "$OUT/edge-cpu.pprof" 2>/dev/null |
+			grep -E 'Total samples|Server\).serveConnCounted$|linux.Syscall6$|bufio.\(\*Writer\).Flush$|bufio.\(\*Reader\).fill$|Handler\).HandleRequest$|Handler\).serve$|Handler\).emit$|Handler\).ClientIP$|Classifier\).Classify$|Click\).AppendJSON$|emitter.\(\*Writer\).Emit$|Cache\).Get$|runFlusher$|kafka-go.\(\*conn\).run$|lz4.\(\*Writer\).Close$|setDeadlineImpl$|runtime.gcBgMarkWorker$|runtime.mallocgc$|runtime.schedule$' || true
+		echo '```'
+		echo
 	fi
 	echo "## Server CPU during the clickbench runs"
 	echo

@@ -1,0 +1,26 @@
+package bench
+
+import (
+	"math/rand/v2"
+	"strconv"
+	"testing"
+)
+
+// BenchmarkTrafficDraw is the load generator's per-request cost of choosing
+// what to send (Zipf link, user agent, referrer, client address).
+func BenchmarkTrafficDraw(b *testing.B) {
+	links := make([]string, 1000)
+	for i := range links {
+		links[i] = "/bench-" + strconv.Itoa(i)
+	}
+	tr, err := NewTraffic(TrafficConfig{Links: links, Zipf: 1, Bots: 0.1, Head: 0.02})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	var r Request
+	b.ReportAllocs()
+	for b.Loop() {
+		tr.Draw(rng, &r)
+	}
+}
