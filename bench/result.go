@@ -54,14 +54,18 @@ type Result struct {
 	Served int64 `json:"served"`
 }
 
-// Latency holds latency statistics in milliseconds.
+// Latency holds latency statistics in milliseconds, from an HDR histogram
+// with three significant digits.
 type Latency struct {
+	// Mean is the mean latency.
 	Mean float64 `json:"mean_ms"`
+	// P50, P90, P99 and P999 are the 50th, 90th, 99th and 99.9th percentiles.
 	P50  float64 `json:"p50_ms"`
 	P90  float64 `json:"p90_ms"`
 	P99  float64 `json:"p99_ms"`
 	P999 float64 `json:"p99_9_ms"`
-	Max  float64 `json:"max_ms"`
+	// Max is the largest latency.
+	Max float64 `json:"max_ms"`
 }
 
 // Percentile is one point of a latency distribution.

@@ -22,6 +22,7 @@
 #   DURATION [20s]  WARMUP [3s]  CONNECTIONS [64]  LOSS_DURATION [60s]
 #   LINKS [1000]  ZIPF [1.0]  BOTS [0.1]  SERVER_CPU [0]  LOAD_CPU [1]
 #   OUT [bench/out/<date>]  SKIP_NGINX [0]  SKIP_WRK [0]  SKIP_LOSS [0]
+#   ROLLUP_CATCHUP [20] seconds the rollup consumes after the load
 set -euo pipefail
 
 DURATION=${DURATION:-20s}
@@ -38,7 +39,13 @@ SKIP_NGINX=${SKIP_NGINX:-0}
 SKIP_WRK=${SKIP_WRK:-0}
 SKIP_LOSS=${SKIP_LOSS:-0}
 
-die() { echo "run.sh: $*" >&2; exit 1; }
+die() {
+	echo "run.sh: $*" >&2
+	for f in "${WORK:-/nonexistent}"/*.log; do
+		[ -s "$f" ] && { echo "--- ${f##*/}" >&2; tail -5 "$f" >&2; }
+	done
+	exit 1
+}
 log() { echo "run.sh: $*" >&2; }
 
 [ -f go.mod ] && grep -q '^module github.com/clickedge/clickedge' go.mod || die "run it from the repository root"
@@ -66,11 +73,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# free_port prints a loopback TCP port nobody listens on.
+# free_port prints a loopback TCP port nobody listens on, below the
+# ephemeral range (outgoing connections cannot take it meanwhile).
 free_port() {
-	local p
+	local p lo
+	lo=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
 	while :; do
-		p=$((20000 + RANDOM % 40000))
+		p=$((10000 + RANDOM % (lo - 10000)))
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			echo "$p"
 			return
@@ -94,7 +103,7 @@ wait_http() {
 		curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
 		sleep 0.1
 	done
-	die "$1 did not come up; logs in $WORK"
+	die "$1 did not come up"
 }
 
 # cpu_ticks PID: user+system clock ticks the process (all threads) used.
@@ -171,7 +180,7 @@ CONF
 else
 	log "nginx is not installed (or SKIP_NGINX=1): measuring without it"
 fi
-wait_http "http://127.0.0.1:$BASE_PORT/" || true
+wait_http "http://127.0.0.1:$BASE_PORT/"
 
 log "seeding $LINKS links"
 "$CB" seed -admin "http://127.0.0.1:$INTERNAL_PORT" -admin.token "$TOKEN" -links "$LINKS" -out "$WORK/links.txt"
@@ -217,9 +226,10 @@ load() {
 	CPU_NOTES+=("| $kind | ${NAMES[i]} | $(echo "scale=0; 100 * ($after - $before) / $CLK_TCK / $secs" | bc)% |")
 }
 
-# The rollup shares the load generator's core: it is paused during the
-# throughput phases, so that it does not slow the load generator down for the
-# edge only, and resumed for the loss run (it then consumes the backlog).
+# The rollup shares the load generator's core: it is paused while load runs,
+# so that it does not slow the load generator down (for the edge only, the
+# one target whose events it consumes), and resumed at the end, when it
+# consumes the backlog; its counters go into the report.
 pause_rollup() { [ "$ROLLUP" = 1 ] && kill -STOP "$PID_rollup" || true; }
 resume_rollup() { [ "$ROLLUP" = 1 ] && kill -CONT "$PID_rollup" || true; }
 pause_rollup
@@ -268,12 +278,12 @@ for i in "${!URLS[@]}"; do load "$i" open -duration "$DURATION" -rate "$HALF"; d
 LOSS_JSON=""
 if [ "$SKIP_LOSS" = 0 ]; then
 	log "4/4 loss run: $LOSS_DURATION at full load on the edge, then the clicks topic is read back"
-	resume_rollup
 	load 0 loss -duration "$LOSS_DURATION" -verify.kafka "127.0.0.1:$KAFKA_PORT" -verify.topic clicks -verify.timeout 600s || log "the loss run failed"
 	LOSS_JSON=$OUT/loss-0.json
 fi
 
 resume_rollup
+[ "$ROLLUP" = 1 ] && sleep "${ROLLUP_CATCHUP:-20}"
 # Metrics after the runs: the edge's events sent, spooled, dropped; the
 # rollup's clicks by status.
 curl -fsS "http://127.0.0.1:$INTERNAL_PORT/metrics" >"$OUT/edge-metrics.txt" || true
@@ -289,7 +299,7 @@ mv "$WORK"/*.svg "$OUT/"
 	echo "# clickbench side-by-side run"
 	echo
 	echo "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), $(uname -sr), $(go version | awk '{print $3}')."
-	echo "Servers on CPU $SERVER_CPU (GOMAXPROCS=1, nginx worker_processes 1); load generator, redis-server, broker$([ "$ROLLUP" = 1 ] && echo ", rollup (paused during the throughput runs, running during the loss run)") on CPU $LOAD_CPU."
+	echo "Servers on CPU $SERVER_CPU (GOMAXPROCS=1, nginx worker_processes 1); load generator, redis-server, broker$([ "$ROLLUP" = 1 ] && echo ", rollup (paused while load runs, then given ${ROLLUP_CATCHUP:-20}s to consume)") on CPU $LOAD_CPU."
 	echo "$LINKS links, Zipf $ZIPF, $BOTS bots, warmup $WARMUP; the edge emits every click to the broker."
 	echo
 	sed 's/^# /## /' "$WORK/closed.md"
@@ -321,7 +331,7 @@ mv "$WORK"/*.svg "$OUT/"
 		echo '```'
 		echo
 		if [ -s "$OUT/rollup-metrics.txt" ]; then
-			echo "Rollup counters when the report was written (it consumes the whole topic, all runs):"
+			echo "Rollup counters when the report was written: it consumes the events of all runs after the load, so its lag is the time since the click, not its speed:"
 			echo
 			echo '```'
 			grep -E '^clickedge_rollup_(clicks_total|lag_seconds|batches_total|apply_errors_total)' "$OUT/rollup-metrics.txt" || true

@@ -133,10 +133,10 @@ type Request struct {
 	Head bool
 	// Link is the index of the link in TrafficConfig.Links.
 	Link int
-	// Path is the path and query: the link path, subId1=<run id>, and at
-	// times campaign parameters or an ad click ID.
+	// PathBase is the link path and subId1=<run id>.
 	PathBase []byte
-	// Query is appended to PathBase ("&utm_source=..." or empty).
+	// Query is appended to PathBase: campaign parameters, an ad click ID
+	// ("&utm_source=...", "&gclid=...") or nothing.
 	Query []byte
 	// UserAgent is the User-Agent header; empty means none is sent.
 	UserAgent []byte
@@ -196,8 +196,7 @@ func isIDByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_'
 }
 
-// Weights of the drawn parts: each table lists values as often as they should
-// appear.
+// The drawn parts: each table lists a value as often as it should appear.
 var (
 	browserUserAgents = bytesList(
 		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36",
