@@ -93,6 +93,8 @@ func (a *AdminClient) Seed(ctx context.Context, cfg SeedConfig) ([]string, error
 	return links, nil
 }
 
+// rawJSON is JSON text that encoding/json embeds as it is.
 type rawJSON string
 
+// MarshalJSON implements json.Marshaler.
 func (r rawJSON) MarshalJSON() ([]byte, error) { return []byte(r), nil }
