@@ -132,6 +132,36 @@ func TestSuiteAgainstEdge(t *testing.T) {
 		t.Fatalf("unexpected baseline comparison: %+v", rep.Comparison)
 	}
 
+	// The traffic reached classification as real traffic would: many client
+	// addresses through the trusted proxy, bots, HEAD requests, referrers
+	// and paid clicks, every event marked with the run ID.
+	ips, bots, heads, sources := map[string]bool{}, 0, 0, map[string]bool{}
+	var c tracking.Click
+	for _, r := range kafkatest.ReadAll(t, e.broker, "clicks") {
+		if err := tracking.DecodeClick(&c, r.Value); err != nil {
+			t.Fatal(err)
+		}
+		if string(c.SubID1) != rep.RunID {
+			t.Fatalf("unexpected subid1 %q; want the run ID %q", c.SubID1, rep.RunID)
+		}
+		ips[string(c.IPPrefix)] = true
+		if c.Bot {
+			bots++
+		}
+		if string(c.Method) == "HEAD" {
+			heads++
+		}
+		sources[c.Source.String()] = true
+	}
+	if len(ips) < 50 || ips["127.0.0.0/24"] || bots == 0 || heads == 0 {
+		t.Fatalf("unexpected traffic mix: %d client prefixes (loopback among them: %v), %d bots, %d HEAD", len(ips), ips["127.0.0.0/24"], bots, heads)
+	}
+	for _, src := range []string{"direct", "search", "social", "paid"} {
+		if !sources[src] {
+			t.Fatalf("no %s click among the sources %v", src, sources)
+		}
+	}
+
 	// The check can fail: a run ID that sent nothing has every click lost.
 	ver, err := NewVerifier(ctx, VerifyConfig{Brokers: []string{e.broker}, Quiet: 300 * time.Millisecond})
 	if err != nil {
