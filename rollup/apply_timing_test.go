@@ -81,12 +81,18 @@ func BenchmarkConsumer(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
 
-// BenchmarkConsumerLag streams fresh clicks at 50 000 per second into the
+// BenchmarkConsumerLag streams fresh clicks at 50 000 and 75 000 per second
+// (about the edge's rate in the load suite) into the
 // in-process broker while one rollup consumes them, and reports the
 // click-to-applied lag at the 99th percentile as the upper bound of its
 // clickedge_rollup_lag_seconds bucket. One op is one event.
 func BenchmarkConsumerLag(b *testing.B) {
-	const rate = 50_000
+	for _, rate := range []int{50_000, 75_000} {
+		b.Run(strconv.Itoa(rate)+"/s", func(b *testing.B) { benchmarkConsumerLag(b, rate) })
+	}
+}
+
+func benchmarkConsumerLag(b *testing.B, rate int) {
 	addr, _ := kafkatest.Start(b, "clicks", 3)
 	srv := redistest.Start(b)
 	store := seedKill(b, srv.Addr)
