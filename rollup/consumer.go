@@ -119,7 +119,11 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 		StartOffset:            kafka.FirstOffset,
 		WatchPartitionChanges:  true,
 		PartitionWatchInterval: 10 * time.Second,
-		Logger:                 kafka.LoggerFunc(func(string, ...any) {}),
+		Logger: kafka.LoggerFunc(func(msg string, args ...any) {
+			if ce := cfg.Logger.Check(zap.DebugLevel, "kafka consumer group"); ce != nil {
+				ce.Write(zap.String("event", fmt.Sprintf(msg, args...)))
+			}
+		}),
 		ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) {
 			cfg.Logger.Warn("kafka consumer group", zap.String("error", fmt.Sprintf(msg, args...)))
 		}),
