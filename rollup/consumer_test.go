@@ -192,7 +192,7 @@ func TestConsumerAppliesTopicWithLedger(t *testing.T) {
 		return n, set.GetOrCreateCounter(`clickedge_rollup_payout_micros_total`).Get()
 	}
 	var recs []kafkatest.Record
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		n, _ := applied()
 		if recs = kafkatest.ReadAll(t, addr, "ledger"); uint64(len(recs)) >= n {
 			break
@@ -223,7 +223,8 @@ func TestConsumerAppliesTopicWithLedger(t *testing.T) {
 	}
 	n, micros := applied()
 	if uint64(payout) != micros || len(seen) != len(recs) || uint64(len(recs)) != n {
-		t.Fatalf("unexpected ledger; got %d records (%d distinct IDs) paying %d; want %d distinct IDs paying %d", len(recs), len(seen), payout, n, micros)
+		t.Fatalf("unexpected ledger; got %d records (%d distinct IDs) paying %d; want %d distinct IDs paying %d (ledger records written %d, ledger errors %d)", len(recs), len(seen), payout, n, micros,
+			set.GetOrCreateCounter("clickedge_rollup_ledger_records_total").Get(), set.GetOrCreateCounter("clickedge_rollup_ledger_errors_total").Get())
 	}
 	for _, name := range []string{`clickedge_rollup_skipped_total{reason="malformed"}`, `clickedge_rollup_skipped_total{reason="duplicate_id"}`} {
 		if set.GetOrCreateCounter(name).Get() == 0 {
