@@ -118,7 +118,7 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 		Timeout:                5 * time.Second,
 		StartOffset:            kafka.FirstOffset,
 		WatchPartitionChanges:  true,
-		PartitionWatchInterval: 10 * time.Second,
+		PartitionWatchInterval: 2 * time.Second,
 		Logger: kafka.LoggerFunc(func(msg string, args ...any) {
 			if ce := cfg.Logger.Check(zap.DebugLevel, "kafka consumer group"); ce != nil {
 				ce.Write(zap.String("event", fmt.Sprintf(msg, args...)))
