@@ -106,9 +106,7 @@ func benchmarkConsumerLag(b *testing.B, rate int) {
 		b.Fatal(err)
 	}
 	defer c.Close()
-	for !c.Joined() {
-		time.Sleep(10 * time.Millisecond)
-	}
+	<-c.Joined()
 	template := killEvents(1000)
 	w := &kafka.Writer{Addr: kafka.TCP(addr), Topic: "clicks", Balancer: &kafka.Hash{}, BatchTimeout: time.Millisecond, BatchSize: 1000}
 	defer w.Close()

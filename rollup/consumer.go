@@ -62,7 +62,7 @@ type Consumer struct {
 
 	memberKey  string
 	assigned   atomic.Int64
-	joined     atomic.Bool
+	joined     chan struct{} // closed at the first generation
 	cancel     context.CancelFunc
 	done       chan struct{}
 	closeOnce  sync.Once
@@ -132,7 +132,7 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 		return nil, fmt.Errorf("cannot join consumer group %q: %w", cfg.Group, err)
 	}
 	c := &Consumer{
-		cfg: cfg, log: cfg.Logger, group: group, done: make(chan struct{}), memberKey: memberKey,
+		cfg: cfg, log: cfg.Logger, group: group, done: make(chan struct{}), joined: make(chan struct{}), memberKey: memberKey,
 		batches:    cfg.Metrics.GetOrCreateCounter("clickedge_rollup_batches_total"),
 		batchTime:  cfg.Metrics.GetOrCreatePrometheusHistogram("clickedge_rollup_batch_duration_seconds"),
 		commitErr:  cfg.Metrics.GetOrCreateCounter("clickedge_rollup_commit_errors_total"),
@@ -192,19 +192,11 @@ func removePredecessor(cfg ConsumerConfig, memberKey string) {
 	cfg.Logger.Info("removed the member a previous run left in the group", zap.String("member", old))
 }
 
-// Joined reports whether the consumer has been part of a group generation;
-// it does no I/O.
-func (c *Consumer) Joined() bool { return c.joined.Load() }
+// Joined is closed once the consumer has been part of a group generation.
+func (c *Consumer) Joined() <-chan struct{} { return c.joined }
 
-// Closed reports whether Close was called.
-func (c *Consumer) Closed() bool {
-	select {
-	case <-c.done:
-		return true
-	default:
-		return false
-	}
-}
+// Done is closed once the consumer has stopped (after Close).
+func (c *Consumer) Done() <-chan struct{} { return c.done }
 
 // Close stops fetching, lets each partition finish its batch (apply, ledger,
 // commit), leaves the group and closes the ledger writer.
@@ -236,7 +228,11 @@ func (c *Consumer) run(ctx context.Context) {
 			}
 			continue
 		}
-		c.joined.Store(true)
+		select {
+		case <-c.joined:
+		default:
+			close(c.joined)
+		}
 		if c.memberKey != "" {
 			sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 			if err := c.cfg.Applier.rdb.Set(sctx, c.memberKey, gen.MemberID, 30*24*time.Hour).Err(); err != nil {

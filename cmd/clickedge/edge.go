@@ -7,10 +7,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"go.uber.org/zap"
@@ -358,21 +355,7 @@ func displayAddr(a net.Addr) string {
 // spool, then the cache and Redis. A second signal
 // exits at once.
 func (e *edge) waitAndStop() error {
-	sig := make(chan os.Signal, 2)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sig)
-	var serveErr error
-	select {
-	case s := <-sig:
-		e.log.Info("shutting down", zap.String("signal", s.String()), zap.Duration("delay", e.shutdownDelay))
-	case serveErr = <-e.serveErr:
-		e.log.Error("listener failed; shutting down", zap.Error(serveErr))
-	}
-	go func() {
-		s := <-sig
-		e.log.Warn("second signal; exiting now", zap.String("signal", s.String()))
-		os.Exit(1)
-	}()
+	serveErr := awaitStop(e.log, e.serveErr, zap.Duration("delay", e.shutdownDelay))
 	e.internal.SetReady(false)
 	time.Sleep(e.shutdownDelay)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)

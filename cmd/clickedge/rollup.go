@@ -6,9 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -132,39 +130,20 @@ func runRollup(args []string) error {
 		_ = srv.Shutdown()
 		return err
 	}
-	// Ready once the consumer is a member of the group.
-	joined := make(chan struct{})
-	go func() {
-		defer close(joined)
-		for !c.Joined() {
-			time.Sleep(50 * time.Millisecond)
-			if c.Closed() {
-				return
-			}
+	go func() { // ready once the consumer is a member of the group
+		select {
+		case <-c.Joined():
+			internal.SetReady(true)
+		case <-c.Done():
 		}
-		internal.SetReady(true)
 	}()
 	log.Info("rollup started", zap.String("internal", ln.Addr().String()), zap.String("brokers", f.kafkaBrokers),
 		zap.String("topic", f.kafkaTopic), zap.String("group", f.kafkaGroup), zap.String("ledger", f.kafkaLedgerTopic))
 
-	sig := make(chan os.Signal, 2)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sig)
-	select {
-	case s := <-sig:
-		log.Info("shutting down", zap.String("signal", s.String()))
-	case err = <-serveErr:
-		log.Error("internal listener failed; shutting down", zap.Error(err))
-	}
-	go func() {
-		s := <-sig
-		log.Warn("second signal; exiting now", zap.String("signal", s.String()))
-		os.Exit(1)
-	}()
+	err = awaitStop(log, serveErr)
 	// Stop fetching, finish the batches in flight, commit, leave the group.
 	internal.SetReady(false)
 	c.Close()
-	<-joined
 	_ = srv.Shutdown()
 	log.Info("stopped")
 	_ = log.Sync()
