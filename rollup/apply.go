@@ -44,6 +44,12 @@ var statusNames = [numStatuses]string{"unknown_link", "bot", "no_contract", "dup
 // statusCodes are the one-letter codes the script stores.
 const statusCodes = "UBNDROP"
 
+// statusOf returns the status of a one-letter code of the script.
+func statusOf(code byte) (Status, bool) {
+	i := strings.IndexByte(statusCodes, code)
+	return Status(i), i >= 0
+}
+
 // String returns the wire name of s ("payable", ...).
 func (s Status) String() string {
 	if int(s) < len(statusNames) {
@@ -205,6 +211,9 @@ type group struct {
 	entry            *contractEntry
 	idx              []int // message indexes
 	args             []any
+	// starts holds, per event of idx, the start of each contract limit's
+	// window: the usage keys of the script and the ledger's limits.
+	starts []time.Time
 }
 
 // Apply applies one batch of consecutive messages of a partition, in offset
@@ -249,7 +258,7 @@ func (a *Applier) Apply(ctx context.Context, partition int, msgs []Message) ([]R
 		g.entry = e
 		g.args = a.args(g, clicks, msgs, now)
 	}
-	if err := a.run(ctx, partition, order, res, clicks); err != nil {
+	if err := a.run(ctx, partition, order, res); err != nil {
 		a.applyErr.Inc()
 		return nil, err
 	}
@@ -355,6 +364,7 @@ func (a *Applier) args(g *group, clicks []tracking.Click, msgs []Message, now ti
 				endMS = end.UnixMilli()
 			}
 			args = append(args, usageKey(l.Metric, l.Period, start), endMS)
+			g.starts = append(g.starts, start)
 		}
 	}
 	return args
@@ -375,7 +385,7 @@ func cellOf(c *tracking.Click) string {
 }
 
 // run executes the script of every group in one pipeline and fills res.
-func (a *Applier) run(ctx context.Context, partition int, order []*group, res []Result, clicks []tracking.Click) error {
+func (a *Applier) run(ctx context.Context, partition int, order []*group, res []Result) error {
 	for attempt := 0; ; attempt++ {
 		pipe := a.rdb.Pipeline()
 		cmds := make([]*redis.Cmd, len(order))
@@ -398,16 +408,21 @@ func (a *Applier) run(ctx context.Context, partition int, order []*group, res []
 			if err != nil || len(out) != len(g.idx) {
 				return fmt.Errorf("cannot read the rollup script's answer: %v", err)
 			}
+			n := 0
+			if g.entry.contract != nil {
+				n = len(g.entry.contract.Limits)
+			}
 			for k, i := range g.idx {
-				a.decode(&res[i], out[k], g, &clicks[i])
+				decode(&res[i], out[k], g.entry.contract, g.starts[k*n:(k+1)*n])
 			}
 		}
 		return nil
 	}
 }
 
-// decode fills r from the script's answer for one event.
-func (a *Applier) decode(r *Result, s string, g *group, c *tracking.Click) {
+// decode fills r from the script's answer for one event; starts are the
+// event's window starts of c's limits.
+func decode(r *Result, s string, c *linkcache.Contract, starts []time.Time) {
 	switch {
 	case s == "I":
 		r.Skip = DuplicateID
@@ -421,19 +436,20 @@ func (a *Applier) decode(r *Result, s string, g *group, c *tracking.Click) {
 	}
 	st, rest, _ := strings.Cut(s, ":")
 	pay, mask, _ := strings.Cut(rest, ":")
-	if len(st) != 1 || strings.IndexByte(statusCodes, st[0]) < 0 {
+	status, ok := Status(0), len(st) == 1
+	if ok {
+		status, ok = statusOf(st[0])
+	}
+	if !ok {
 		panic("BUG: unexpected rollup decision " + strconv.Quote(s))
 	}
-	r.Decided = true
-	r.Status = Status(strings.IndexByte(statusCodes, st[0]))
+	r.Decided, r.Status = true, status
 	r.PayoutMicros, _ = strconv.ParseInt(pay, 10, 64)
 	m, _ := strconv.ParseUint(mask, 10, 64)
-	if m != 0 && g.entry.contract != nil {
-		ts := time.UnixMilli(c.TS)
-		for i, l := range g.entry.contract.Limits {
+	if m != 0 && c != nil {
+		for i, l := range c.Limits {
 			if m&(1<<i) != 0 {
-				start, _ := Window(l.Period, ts, g.entry.loc)
-				r.Limits = append(r.Limits, LimitRef{Metric: l.Metric, Period: l.Period, WindowStart: start})
+				r.Limits = append(r.Limits, LimitRef{Metric: l.Metric, Period: l.Period, WindowStart: starts[i]})
 			}
 		}
 	}

@@ -140,12 +140,18 @@ func benchmarkConsumerLag(b *testing.B, rate int) {
 	b.ReportMetric(lagP99(b, set)*1000, "p99-lag-ms")
 }
 
-// applied counts the events the rollup has handled, whatever became of them.
-func applied(set *metrics.Set) uint64 {
+// decided counts the clicks the rollup gave a status.
+func decided(set *metrics.Set) uint64 {
 	n := uint64(0)
 	for _, s := range AllStatuses() {
 		n += set.GetOrCreateCounter(`clickedge_rollup_clicks_total{status="` + s.String() + `"}`).Get()
 	}
+	return n
+}
+
+// applied counts the events the rollup has handled, whatever became of them.
+func applied(set *metrics.Set) uint64 {
+	n := decided(set)
 	for _, r := range skipNames[1:] {
 		n += set.GetOrCreateCounter(`clickedge_rollup_skipped_total{reason="` + r + `"}`).Get()
 	}

@@ -183,16 +183,9 @@ func TestConsumerAppliesTopicWithLedger(t *testing.T) {
 	produce(t, addr, events[700:])
 	waitUsage(t, NewReader(store), want, 30*time.Second)
 
-	// One ledger record per applied click, with a known status. The ledger
-	// is written after Redis: wait for the last batch's records.
-	applied := func() (n, payout uint64) {
-		for _, s := range AllStatuses() {
-			n += set.GetOrCreateCounter(`clickedge_rollup_clicks_total{status="` + s.String() + `"}`).Get()
-		}
-		return n, set.GetOrCreateCounter(`clickedge_rollup_payout_micros_total`).Get()
-	}
-	// Usage shows a batch as soon as its script ran, before the metrics
-	// and the ledger: wait for a record per distinct decodable click.
+	// One ledger record per applied click, with a known status. Usage shows
+	// a batch as soon as its script ran, before its metrics and ledger
+	// records: wait for a record per distinct decodable click.
 	clicks := map[string]bool{}
 	var ck tracking.Click
 	for _, e := range events {
@@ -229,7 +222,7 @@ func TestConsumerAppliesTopicWithLedger(t *testing.T) {
 		seen[l.ID] = true
 		payout += l.PayoutMicros
 	}
-	n, micros := applied()
+	n, micros := decided(set), set.GetOrCreateCounter(`clickedge_rollup_payout_micros_total`).Get()
 	if uint64(payout) != micros || len(seen) != len(recs) || uint64(len(recs)) != n {
 		t.Fatalf("unexpected ledger; got %d records (%d distinct IDs) paying %d; want %d distinct IDs paying %d (ledger records written %d, ledger errors %d)", len(recs), len(seen), payout, n, micros,
 			set.GetOrCreateCounter("clickedge_rollup_ledger_records_total").Get(), set.GetOrCreateCounter("clickedge_rollup_ledger_errors_total").Get())

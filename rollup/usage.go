@@ -37,18 +37,22 @@ type Counts struct {
 }
 
 func (c *Counts) add(code byte, n int64) {
-	switch code {
-	case 'P':
+	s, ok := statusOf(code)
+	if !ok {
+		return
+	}
+	switch s {
+	case StatusPayable:
 		c.Payable += n
-	case 'D':
+	case StatusDuplicate:
 		c.Duplicate += n
-	case 'B':
+	case StatusBot:
 		c.Bot += n
-	case 'R':
+	case StatusRestricted:
 		c.Restricted += n
-	case 'O':
+	case StatusOverLimit:
 		c.OverLimit += n
-	case 'N':
+	case StatusNoContract:
 		c.NoContract += n
 	}
 }
