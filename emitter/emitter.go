@@ -476,13 +476,7 @@ func (w *Writer) deliver(d *deliverer, batch []*event) {
 		return
 	}
 
-	d.msgs = d.msgs[:0]
-	for _, e := range batch {
-		d.msgs = append(d.msgs, kafka.Message{Key: e.key(), Value: e.value(), Time: now})
-	}
-	ctx, cancel := context.WithTimeout(w.abortCtx, w.writeDeadline)
-	err := w.write(ctx, d.msgs)
-	cancel()
+	err := w.writeEvents(d, batch, now)
 	if err == nil {
 		w.m.sent.Add(len(batch))
 		w.setFailing(false, nil)
@@ -502,6 +496,18 @@ func (w *Writer) deliver(d *deliverer, batch []*event) {
 	if !pinned {
 		releaseEvents(batch)
 	}
+}
+
+// writeEvents writes events to Kafka in one WriteMessages call bounded by
+// the write deadline, through d's reused message slice.
+func (w *Writer) writeEvents(d *deliverer, events []*event, now time.Time) error {
+	d.msgs = d.msgs[:0]
+	for _, e := range events {
+		d.msgs = append(d.msgs, kafka.Message{Key: e.key(), Value: e.value(), Time: now})
+	}
+	ctx, cancel := context.WithTimeout(w.abortCtx, w.writeDeadline)
+	defer cancel()
+	return w.write(ctx, d.msgs)
 }
 
 // write calls WriteMessages and records its duration and failure.
@@ -573,13 +579,7 @@ func (w *Writer) retryWithoutSpool(d *deliverer, failed []*event, now time.Time)
 			return pinned
 		}
 		backoff = min(2*backoff, w.cfg.ReplayBackoffMax)
-		d.msgs = d.msgs[:0]
-		for _, e := range failed {
-			d.msgs = append(d.msgs, kafka.Message{Key: e.key(), Value: e.value(), Time: now})
-		}
-		ctx, cancel := context.WithTimeout(w.abortCtx, w.writeDeadline)
-		err := w.write(ctx, d.msgs)
-		cancel()
+		err := w.writeEvents(d, failed, now)
 		if err == nil {
 			w.m.sent.Add(len(failed))
 			w.setFailing(false, nil)
