@@ -60,7 +60,7 @@ type Config struct {
 	BatchSize int
 
 	// BatchBytes bounds the size of one Kafka produce batch per partition
-	// (kafka.Writer.BatchBytes). It must exceed MaxEventBytes plus record
+	// (record bytes before compression). It must exceed MaxEventBytes plus record
 	// overhead.
 	//
 	// Default: 1048576 (1 MiB, the broker's default message.max.bytes).
@@ -81,7 +81,7 @@ type Config struct {
 	// Default: 2s.
 	WriteTimeout time.Duration
 
-	// MaxAttempts is how many times kafka-go tries one produce batch
+	// MaxAttempts is how many times the producer tries one record batch
 	// before the Writer gives up on Kafka and spools the batch. The spool
 	// is the real retry mechanism, so this stays small.
 	//
@@ -254,8 +254,8 @@ func (cfg *Config) validate() error {
 	return nil
 }
 
-// kafkaRecordOverhead is an upper bound on the bytes kafka-go counts for a
-// message besides its key and value (Message.totalSize).
+// kafkaRecordOverhead is an upper bound on the bytes a record takes in a
+// batch besides its key and value (recordOverhead in produce.go).
 const kafkaRecordOverhead = 64
 
 // compressionCodec maps a Config.Compression name to kafka-go's codec.

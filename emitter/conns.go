@@ -11,9 +11,9 @@ import (
 var errConnsCut = errors.New("broker connections cut by Close")
 
 // connTracker dials broker connections for kafka-go and can cut them all
-// at once. kafka-go finishes an abandoned produce (and kafka.Writer.Close
-// waits for it) until WriteTimeout runs out on every attempt; cutting the
-// connections ends such a produce at once, so Close honours its context.
+// at once. kafka-go's connection goroutines finish an abandoned produce
+// until its timeout runs out; cutting the connections ends such a produce
+// at once, so Close honours its context.
 type connTracker struct {
 	dialer net.Dialer
 

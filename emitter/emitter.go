@@ -7,7 +7,7 @@
 //
 // # Data path
 //
-//	Emit ──► queue (QueueSize) ──► flusher ──► kafka.Writer ──► Kafka
+//	Emit ──► queue (QueueSize) ──► flusher ──► producer ──► Kafka
 //	  │                               │ write failed / spool not empty
 //	  │ queue full                    ▼
 //	  └──► overflow (OverflowSize) ─► spool (segment files) ──► replayer ──► Kafka
@@ -20,8 +20,10 @@
 // no spool, the event is dropped and counted.
 //
 // The flusher collects up to BatchSize events or waits BatchTimeout, and
-// writes them with one synchronous kafka.Writer.WriteMessages call
-// (acks=all, at most MaxAttempts tries of WriteTimeout each). Events of a
+// writes them with one synchronous produce call (acks=all, at most
+// MaxAttempts tries of WriteTimeout each): the producer (produce.go) encodes
+// one Kafka record batch per partition itself and sends it with kafka-go's
+// RawProduce. Events of a
 // failed write go to the spool, and from then on the flusher appends every
 // batch to the spool instead of Kafka ("spooling") until the replayer has
 // emptied it; overflow events start spooling too. Without a spool the
@@ -74,8 +76,8 @@
 // # Ordering
 //
 // Events with the same key go to the same partition and, on the normal
-// path, arrive in Emit order: one flusher issues one WriteMessages at a
-// time and kafka-go writes a partition's batches in sequence. Exceptions:
+// path, arrive in Emit order: one flusher issues one produce call at a
+// time and the producer writes a partition's batches in sequence. Exceptions:
 //
 //   - A write that failed or timed out may still have reached Kafka; its
 //     events are spooled and sent again, so a key can see an event twice,
@@ -96,10 +98,9 @@
 // clickedge_events_dropped_total{reason=...} (one series per Drop* reason),
 // clickedge_emitter_queue_depth, clickedge_emitter_spooling,
 // clickedge_spool_bytes, clickedge_spool_segments,
-// clickedge_kafka_write_duration_seconds (histogram of WriteMessages calls)
-// and clickedge_kafka_write_errors_total (failed WriteMessages calls). Both
-// Kafka metrics are measured around WriteMessages; the Writer never calls
-// kafka.Writer.Stats, which resets kafka-go's counters on every read.
+// clickedge_kafka_write_duration_seconds (histogram of produce calls, one
+// per flushed batch, all partitions) and clickedge_kafka_write_errors_total
+// (failed produce calls).
 package emitter
 
 import (
@@ -125,17 +126,13 @@ const (
 	// event pool.
 	maxPooledEventCap = 16 << 10
 
-	// kafkaLinger is kafka.Writer.BatchTimeout. The flusher hands
-	// kafka-go a complete batch, so kafka-go should send at once rather
-	// than wait for per-partition batches that will not grow. kafka-go
-	// fills a partition's batch under the lock its linger timer takes too,
-	// so even a tiny linger never splits one WriteMessages call.
-	// BenchmarkThroughput (batch=1000, lz4, broker in process): about 300k
-	// events/s with 1ms, 390k-460k with 10µs.
-	kafkaLinger = 10 * time.Microsecond
+	// metadataTTL is how long the producers use a partition count before
+	// they read it again from the transport's metadata cache (which
+	// kafka-go refreshes from the brokers every 6s).
+	metadataTTL = time.Second
 
-	// Backoff between kafka-go's own attempts; short, since the spool is
-	// the real retry mechanism.
+	// Backoff between a produce's attempts; short, since the spool is the
+	// real retry mechanism.
 	kafkaBackoffMin = 20 * time.Millisecond
 	kafkaBackoffMax = 200 * time.Millisecond
 )
@@ -206,7 +203,8 @@ func releaseEvents(batch []*event) {
 type Writer struct {
 	cfg       Config
 	log       *zap.Logger
-	kw        *kafka.Writer    // nil without Brokers
+	live      *producer        // the flusher's; nil without Brokers
+	replay    *producer        // the replayer's; nil without Brokers
 	transport *kafka.Transport // nil without Brokers
 	conns     *connTracker     // nil without Brokers
 	sp        *spool           // nil without SpoolDir
@@ -216,7 +214,7 @@ type Writer struct {
 	overflow chan *event // nil without a spool
 	noSink   bool        // no brokers and no spool: every event is dropped
 
-	// writeDeadline bounds one WriteMessages call: every attempt,
+	// writeDeadline bounds one produce call: every attempt,
 	// backoff and the metadata lookup.
 	writeDeadline time.Duration
 
@@ -265,23 +263,18 @@ func New(cfg Config) (*Writer, error) {
 			DialTimeout: cfg.WriteTimeout,
 			ClientID:    "clickedge",
 		}
-		w.kw = &kafka.Writer{
-			Addr:            kafka.TCP(cfg.Brokers...),
-			Topic:           cfg.Topic,
-			Balancer:        &kafka.Hash{},
-			MaxAttempts:     cfg.MaxAttempts,
-			WriteBackoffMin: kafkaBackoffMin,
-			WriteBackoffMax: kafkaBackoffMax,
-			BatchSize:       cfg.BatchSize,
-			BatchBytes:      cfg.BatchBytes,
-			BatchTimeout:    kafkaLinger,
-			ReadTimeout:     cfg.WriteTimeout,
-			WriteTimeout:    cfg.WriteTimeout,
-			RequiredAcks:    kafka.RequireAll,
-			Async:           false,
-			Compression:     codec,
-			Transport:       w.transport,
+		pcfg := producerConfig{
+			client:       &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Transport: w.transport},
+			topic:        cfg.Topic,
+			codec:        codec.Codec(),
+			batchBytes:   int(cfg.BatchBytes),
+			maxAttempts:  cfg.MaxAttempts,
+			writeTimeout: cfg.WriteTimeout,
+			backoffMin:   kafkaBackoffMin,
+			backoffMax:   kafkaBackoffMax,
+			metadataTTL:  metadataTTL,
 		}
+		w.live, w.replay = newProducer(pcfg), newProducer(pcfg)
 	}
 	if cfg.SpoolDir != "" {
 		sp, corrupt, err := openSpool(spoolConfig{
@@ -290,7 +283,7 @@ func New(cfg Config) (*Writer, error) {
 			segmentBytes: cfg.SpoolSegmentBytes,
 			syncInterval: cfg.SpoolSyncInterval,
 			log:          w.log,
-		}, w.kw != nil)
+		}, w.live != nil)
 		if err != nil {
 			w.abort()
 			w.stopReplay()
@@ -304,14 +297,14 @@ func New(cfg Config) (*Writer, error) {
 				zap.String("dir", cfg.SpoolDir), zap.Int64("bytes", sp.totalBytes.Load()))
 		}
 	}
-	w.noSink = w.kw == nil && w.sp == nil
+	w.noSink = w.live == nil && w.sp == nil
 
 	w.wg.Add(1)
 	go w.runFlusher()
 	if w.sp != nil {
 		w.wg.Add(1)
 		go w.runSpooler()
-		if w.kw != nil {
+		if w.live != nil {
 			w.wg.Add(1)
 			go w.runReplayer()
 		}
@@ -443,19 +436,18 @@ func (w *Writer) drainQueue(batch []*event) []*event {
 
 // deliverer is the scratch space of one goroutine that delivers batches.
 type deliverer struct {
-	msgs []kafka.Message
 	recs []spoolRecord
+	outs []outcome
 }
 
 func newDeliverer(n int) *deliverer {
-	return &deliverer{msgs: make([]kafka.Message, 0, n), recs: make([]spoolRecord, 0, n)}
+	return &deliverer{recs: make([]spoolRecord, 0, n), outs: make([]outcome, 0, n)}
 }
 
-// deliver sends one batch to Kafka or the spool and releases its events
-// unless kafka-go may still read them.
+// deliver sends one batch to Kafka or the spool and releases its events.
 func (w *Writer) deliver(d *deliverer, batch []*event) {
 	now := time.Now()
-	if w.kw == nil {
+	if w.live == nil {
 		w.spoolEvents(d, batch, now, true)
 		releaseEvents(batch)
 		return
@@ -483,37 +475,32 @@ func (w *Writer) deliver(d *deliverer, batch []*event) {
 		releaseEvents(batch)
 		return
 	}
-	// kafka-go may still read the buffers of a write abandoned on timeout.
-	pinned := abandoned(err)
-	failed, rejectedN := w.failedEvents(batch, err)
+	failed, rejectedN := w.failedEvents(batch, d.outs)
 	w.m.sent.Add(len(batch) - len(failed) - rejectedN)
 	w.setFailing(true, err)
 	if w.sp != nil {
 		w.spoolEvents(d, failed, now, true)
 	} else {
-		pinned = w.retryWithoutSpool(d, failed, now) || pinned
+		w.retryWithoutSpool(d, failed, now)
 	}
-	if !pinned {
-		releaseEvents(batch)
-	}
+	releaseEvents(batch)
 }
 
-// writeEvents writes events to Kafka in one WriteMessages call bounded by
-// the write deadline, through d's reused message slice.
+// writeEvents writes events to Kafka in one produce call bounded by the
+// write deadline; each event's outcome is left in d.outs.
 func (w *Writer) writeEvents(d *deliverer, events []*event, now time.Time) error {
-	d.msgs = d.msgs[:0]
-	for _, e := range events {
-		d.msgs = append(d.msgs, kafka.Message{Key: e.key(), Value: e.value(), Time: now})
-	}
+	d.recs = eventRecords(d.recs[:0], events, now)
 	ctx, cancel := context.WithTimeout(w.abortCtx, w.writeDeadline)
 	defer cancel()
-	return w.write(ctx, d.msgs)
+	return w.write(ctx, w.live, d)
 }
 
-// write calls WriteMessages and records its duration and failure.
-func (w *Writer) write(ctx context.Context, msgs []kafka.Message) error {
+// write produces d.recs, leaving their outcomes in d.outs, and records the
+// call's duration and failure.
+func (w *Writer) write(ctx context.Context, p *producer, d *deliverer) error {
+	d.outs = append(d.outs[:0], make([]outcome, len(d.recs))...)
 	start := time.Now()
-	err := w.kw.WriteMessages(ctx, msgs...)
+	err := p.produce(ctx, d.recs, d.outs)
 	w.m.writeDuration.UpdateDuration(start)
 	if err != nil {
 		w.m.writeErrors.Inc()
@@ -521,8 +508,8 @@ func (w *Writer) write(ctx context.Context, msgs []kafka.Message) error {
 	return err
 }
 
-// abandoned reports whether WriteMessages returned before kafka-go was done
-// with the messages (their bytes must not be reused).
+// abandoned reports whether a produce gave up waiting for Kafka's answer
+// (the request may still reach Kafka).
 func abandoned(err error) bool {
 	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
 }
@@ -542,20 +529,15 @@ func rejected(err error) bool {
 }
 
 // failedEvents returns the events of batch that a failed write did not
-// deliver, leaving out those Kafka rejected for good, which it counts as
-// dropped and reports in rejectedN. batch itself is left intact.
-func (w *Writer) failedEvents(batch []*event, err error) (failed []*event, rejectedN int) {
-	var werrs kafka.WriteErrors
-	if !errors.As(err, &werrs) || len(werrs) != len(batch) {
-		return append([]*event(nil), batch...), 0
-	}
-	failed = make([]*event, 0, werrs.Count())
-	for i, e := range werrs {
-		switch {
-		case e == nil:
-		case rejected(e):
+// deliver (outs holds each event's outcome), leaving out those Kafka
+// rejected for good, which it counts as dropped and reports in rejectedN.
+// batch itself is left intact.
+func (w *Writer) failedEvents(batch []*event, outs []outcome) (failed []*event, rejectedN int) {
+	for i, o := range outs {
+		switch o {
+		case outcomeRejected:
 			rejectedN++
-		default:
+		case outcomeFailed:
 			failed = append(failed, batch[i])
 		}
 	}
@@ -565,9 +547,8 @@ func (w *Writer) failedEvents(batch []*event, err error) (failed []*event, rejec
 
 // retryWithoutSpool retries events Kafka failed to take when there is no
 // spool, with backoff, until they are delivered or Close's context ends
-// (then they are dropped with reason "no_spool"). It reports whether an
-// abandoned write may still read the events.
-func (w *Writer) retryWithoutSpool(d *deliverer, failed []*event, now time.Time) (pinned bool) {
+// (then they are dropped with reason "no_spool").
+func (w *Writer) retryWithoutSpool(d *deliverer, failed []*event, now time.Time) {
 	backoff := w.cfg.ReplayBackoffMin
 	for len(failed) > 0 {
 		t := time.NewTimer(backoff)
@@ -576,21 +557,19 @@ func (w *Writer) retryWithoutSpool(d *deliverer, failed []*event, now time.Time)
 		case <-w.abortCtx.Done():
 			t.Stop()
 			w.m.dropped[dropNoSpool].Add(len(failed))
-			return pinned
+			return
 		}
 		backoff = min(2*backoff, w.cfg.ReplayBackoffMax)
 		err := w.writeEvents(d, failed, now)
 		if err == nil {
 			w.m.sent.Add(len(failed))
 			w.setFailing(false, nil)
-			return pinned
+			return
 		}
-		pinned = pinned || abandoned(err)
-		next, rejectedN := w.failedEvents(failed, err)
+		next, rejectedN := w.failedEvents(failed, d.outs)
 		w.m.sent.Add(len(failed) - len(next) - rejectedN)
 		failed = next
 	}
-	return pinned
 }
 
 // setFailing logs transitions between Kafka taking writes and not.
@@ -691,7 +670,7 @@ func (w *Writer) runSpooler() {
 func (w *Writer) runReplayer() {
 	defer w.wg.Done()
 	rd := &w.sp.rd
-	msgs := make([]kafka.Message, 0, w.cfg.BatchSize)
+	d := newDeliverer(w.cfg.BatchSize)
 	backoff := w.cfg.ReplayBackoffMin
 	lastSave := time.Now()
 	behind, failing := false, false
@@ -733,20 +712,20 @@ func (w *Writer) runReplayer() {
 			continue
 		}
 		behind = true
-		msgs = msgs[:0]
+		d.recs = d.recs[:0]
 		for _, r := range c.recs {
 			if len(r.Key)+len(r.Value) > w.cfg.MaxEventBytes {
 				w.m.dropped[dropTooLarge].Inc()
 				continue
 			}
-			msgs = append(msgs, kafka.Message{Key: r.Key, Value: r.Value, Time: time.UnixMilli(r.TS)})
+			d.recs = append(d.recs, r)
 		}
-		for len(msgs) > 0 {
+		for len(d.recs) > 0 {
 			ctx, cancel := context.WithTimeout(w.replayCtx, w.writeDeadline)
-			err := w.write(ctx, msgs)
+			err := w.write(ctx, w.replay, d)
 			cancel()
 			if err == nil {
-				w.m.replayed.Add(len(msgs))
+				w.m.replayed.Add(len(d.recs))
 				backoff = w.cfg.ReplayBackoffMin
 				if failing {
 					w.log.Info("replaying spool to kafka again")
@@ -758,11 +737,8 @@ func (w *Writer) runReplayer() {
 				w.log.Warn("cannot replay spool to kafka; retrying with backoff", zap.Error(err))
 				failing = true
 			}
-			if abandoned(err) {
-				rd.pinned = true
-			}
-			msgs = w.failedMessages(msgs, err)
-			if len(msgs) == 0 {
+			d.recs = w.failedRecords(d)
+			if len(d.recs) == 0 {
 				break
 			}
 			if !wait() {
@@ -777,22 +753,18 @@ func (w *Writer) runReplayer() {
 	}
 }
 
-// failedMessages keeps the messages a failed replay write did not deliver,
-// counting delivered ones as replayed and rejected ones as dropped.
-func (w *Writer) failedMessages(msgs []kafka.Message, err error) []kafka.Message {
-	var werrs kafka.WriteErrors
-	if !errors.As(err, &werrs) || len(werrs) != len(msgs) {
-		return msgs
-	}
-	keep := msgs[:0]
-	for i, e := range werrs {
-		switch {
-		case e == nil:
+// failedRecords keeps the records of d a failed replay write did not
+// deliver, counting delivered ones as replayed and rejected ones as dropped.
+func (w *Writer) failedRecords(d *deliverer) []spoolRecord {
+	keep := d.recs[:0]
+	for i, o := range d.outs {
+		switch o {
+		case outcomeSent:
 			w.m.replayed.Inc()
-		case rejected(e):
+		case outcomeRejected:
 			w.m.dropped[dropRejected].Inc()
 		default:
-			keep = append(keep, msgs[i])
+			keep = append(keep, d.recs[i])
 		}
 	}
 	return keep
@@ -836,14 +808,11 @@ func (w *Writer) close(ctx context.Context) error {
 	w.abort()
 
 	var errs []error
-	if w.kw != nil {
+	if w.live != nil {
 		// Every write of ours has returned; what kafka-go still does is
 		// an abandoned write (spooled already, or kept on disk for
 		// replay). Cut it short instead of waiting for WriteTimeout.
 		w.conns.cutAll()
-		if err := w.kw.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("cannot close kafka writer for topic %q: %w", w.cfg.Topic, err))
-		}
 		w.transport.CloseIdleConnections()
 	}
 	if w.sp != nil {
@@ -890,7 +859,7 @@ type Stats struct {
 	// Spooling is true while live events go to the spool instead of
 	// Kafka: Kafka failed, or the spool still holds older events.
 	Spooling bool
-	// KafkaWriteErrors counts failed WriteMessages calls.
+	// KafkaWriteErrors counts failed produce calls.
 	KafkaWriteErrors uint64
 }
 

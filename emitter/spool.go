@@ -576,9 +576,6 @@ type spoolReader struct {
 	bufOff int64
 	pos    int
 	recs   []spoolRecord
-	// pinned is set when kafka-go may still read the previous chunk's
-	// bytes (a write abandoned on timeout), so buf must not be reused.
-	pinned bool
 	// lost counts segments that disappeared before they were read; next
 	// reports them as corrupt.
 	lost int
@@ -666,9 +663,8 @@ func (r *spoolReader) refill() (bool, error) {
 			r.f = f
 		}
 		n := int(size - r.off)
-		if r.pinned || cap(r.buf) < n {
+		if cap(r.buf) < n {
 			r.buf = make([]byte, n)
-			r.pinned = false
 		}
 		r.buf = r.buf[:n]
 		if _, err := r.f.ReadAt(r.buf, r.off); err != nil {

@@ -91,7 +91,7 @@ func itoa(n int) string {
 func (i *Internal) SetReady(ready bool) { i.ready.Store(ready) }
 
 // Server returns the internal listener's server with the given limits.
-func (i *Internal) Server(l Limits) *fasthttp.Server {
+func (i *Internal) Server(l Limits) *Server {
 	return newServer("clickedge-internal", i.HandleRequest, l, 1<<20, true, i.log, i.rejected)
 }
 

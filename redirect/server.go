@@ -55,18 +55,15 @@ func (l *Limits) withDefaults(body int) Limits {
 // rejectReasons label clickedge_http_rejected_total.
 var rejectReasons = []string{"header_too_large", "body_too_large", "timeout", "malformed"}
 
-// newServer builds a fasthttp.Server with the limits set explicitly and every
+// newServer builds a Server with the limits set explicitly and every
 // rejected request counted under rejected[reason].
 // Rejections are answered in JSON when jsonErrors is set (the admin API's
 // format), else in plain text.
-func newServer(name string, handler fasthttp.RequestHandler, l Limits, body int, jsonErrors bool, log *zap.Logger, rejected map[string]*metrics.Counter) *fasthttp.Server {
+func newServer(name string, handler fasthttp.RequestHandler, l Limits, body int, jsonErrors bool, log *zap.Logger, rejected map[string]*metrics.Counter) *Server {
 	l = l.withDefaults(body)
-	return &fasthttp.Server{
+	return newDeadlineServer(&fasthttp.Server{
 		Handler:                      handler,
 		Name:                         name,
-		ReadTimeout:                  l.ReadTimeout,
-		WriteTimeout:                 l.WriteTimeout,
-		IdleTimeout:                  l.IdleTimeout,
 		ReadBufferSize:               l.MaxHeaderBytes,
 		MaxRequestBodySize:           l.MaxBodyBytes,
 		Concurrency:                  l.MaxConcurrency,
@@ -99,7 +96,7 @@ func newServer(name string, handler fasthttp.RequestHandler, l Limits, body int,
 			ctx.SetContentType("text/plain; charset=utf-8")
 			ctx.SetBodyString(fasthttp.StatusMessage(code) + "\n")
 		},
-	}
+	}, l)
 }
 
 // zapPrintf adapts zap to fasthttp's Logger at debug level: fasthttp logs
@@ -111,7 +108,7 @@ func (z zapPrintf) Printf(format string, args ...any) {
 }
 
 // Server returns the public listener's server for h with the given limits.
-func (h *Handler) Server(l Limits) *fasthttp.Server {
+func (h *Handler) Server(l Limits) *Server {
 	s := newServer("clickedge", h.HandleRequest, l, 4<<10, false, h.log, h.rejected)
 	h.metrics.NewGauge(`clickedge_http_rejected_connections_total{listener="public"}`, func() float64 {
 		return float64(s.GetRejectedConnectionsCount())

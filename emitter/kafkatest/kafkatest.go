@@ -48,6 +48,8 @@ type Record struct {
 	Key []byte
 	// Value is the record value.
 	Value []byte
+	// Timestamp is the record's timestamp.
+	Timestamp time.Time
 }
 
 // Start runs a single-broker kfake cluster on a free loopback port with topic
@@ -239,7 +241,7 @@ func readAll(ctx context.Context, addr, topic string) ([]Record, error) {
 			if r.Offset >= ends[r.Partition] {
 				return
 			}
-			recs = append(recs, Record{Partition: r.Partition, Offset: r.Offset, Key: r.Key, Value: r.Value})
+			recs = append(recs, Record{Partition: r.Partition, Offset: r.Offset, Key: r.Key, Value: r.Value, Timestamp: r.Timestamp})
 			if r.Offset == ends[r.Partition]-1 && !done[r.Partition] {
 				done[r.Partition] = true
 				remaining--

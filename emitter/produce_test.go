@@ -1,0 +1,240 @@
+package emitter
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/clickedge/clickedge/emitter/kafkatest"
+)
+
+func TestPartitionOfMatchesKafkaHash(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{1, 2, 3, 7, 12, 64} {
+		parts := make([]int, n)
+		for i := range parts {
+			parts[i] = i
+		}
+		for i := 0; i < 2000; i++ {
+			key := make([]byte, 1+rng.IntN(40))
+			for j := range key {
+				key[j] = byte(rng.Uint32())
+			}
+			want := (&kafka.Hash{}).Balance(kafka.Message{Key: key}, parts...)
+			if got := partitionOf(key, n); got != want {
+				t.Fatalf("unexpected partition of key %x over %d; got %d; want %d (kafka.Hash)", key, n, got, want)
+			}
+		}
+	}
+}
+
+// decodeBatch parses b (size-prefixed, as finish returns it) with franz-go's
+// decoder, checks the CRC independently and returns the records.
+func decodeBatch(t *testing.T, b []byte, codec string) (kmsg.RecordBatch, []kmsg.Record) {
+	t.Helper()
+	if got := int(binary.BigEndian.Uint32(b)); got != len(b)-4 {
+		t.Fatalf("unexpected size prefix; got %d; want %d", got, len(b)-4)
+	}
+	var rb kmsg.RecordBatch
+	if err := rb.ReadFrom(b[4:]); err != nil {
+		t.Fatalf("cannot decode record batch: %v", err)
+	}
+	if want := int32(crc32.Checksum(b[4+offAttributes:], crc32.MakeTable(crc32.Castagnoli))); rb.CRC != want {
+		t.Fatalf("unexpected CRC; got %08x; want %08x", rb.CRC, want)
+	}
+	if int(rb.Length) != len(b)-4-12 || rb.Magic != 2 || rb.ProducerID != -1 || rb.PartitionLeaderEpoch != -1 {
+		t.Fatalf("unexpected batch header: %+v", rb)
+	}
+	raw := rb.Records
+	if codec != "none" {
+		c, _ := compressionCodec(codec)
+		if int16(c) != rb.Attributes&7 {
+			t.Fatalf("unexpected compression bits; got %d; want %d", rb.Attributes&7, c)
+		}
+		r := c.Codec().NewReader(bytes.NewReader(raw))
+		var err error
+		raw, err = io.ReadAll(r)
+		if err != nil {
+			t.Fatalf("cannot decompress records with %s: %v", codec, err)
+		}
+	} else if rb.Attributes != 0 {
+		t.Fatalf("unexpected attributes; got %d; want 0", rb.Attributes)
+	}
+	recs := make([]kmsg.Record, 0, rb.NumRecords)
+	for i := int32(0); i < rb.NumRecords; i++ {
+		var r kmsg.Record
+		// Each record starts with its varint length.
+		l, n := binary.Varint(raw)
+		if n <= 0 || int(l)+n > len(raw) {
+			t.Fatalf("record %d: bad length", i)
+		}
+		if err := r.ReadFrom(raw[:n+int(l)]); err != nil {
+			t.Fatalf("record %d: %v", i, err)
+		}
+		raw = raw[n+int(l):]
+		recs = append(recs, r)
+	}
+	if len(raw) != 0 {
+		t.Fatalf("unexpected %d bytes after %d records", len(raw), rb.NumRecords)
+	}
+	return rb, recs
+}
+
+func TestBatchBuilderEncodesKafkaRecordBatch(t *testing.T) {
+	base := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC).UnixMilli()
+	in := []spoolRecord{
+		{TS: base, Key: []byte("k0"), Value: []byte(`{"v":1}`)},
+		{TS: base - 1500, Key: nil, Value: []byte("older, no key")}, // replayed records keep their own times
+		{TS: base + 86_400_000, Key: bytes.Repeat([]byte("k"), 300), Value: bytes.Repeat([]byte("x"), 70_000)},
+		{TS: base + 1, Key: []byte("k3"), Value: nil},
+	}
+	for _, codec := range []string{"none", "gzip", "snappy", "lz4", "zstd"} {
+		t.Run(codec, func(t *testing.T) {
+			c, err := compressionCodec(codec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b batchBuilder
+			for round := 0; round < 2; round++ { // a reused builder starts clean
+				b.reset()
+				for _, r := range in {
+					b.add(r.Key, r.Value, r.TS)
+				}
+				out, err := b.finish(c.Codec())
+				if err != nil {
+					t.Fatal(err)
+				}
+				rb, recs := decodeBatch(t, out, codec)
+				if rb.NumRecords != int32(len(in)) || rb.LastOffsetDelta != int32(len(in)-1) {
+					t.Fatalf("unexpected counts; got %d records, last delta %d", rb.NumRecords, rb.LastOffsetDelta)
+				}
+				if rb.FirstTimestamp != base || rb.MaxTimestamp != base+86_400_000 {
+					t.Fatalf("unexpected timestamps; got first %d max %d", rb.FirstTimestamp, rb.MaxTimestamp)
+				}
+				for i, r := range recs {
+					if got := rb.FirstTimestamp + r.TimestampDelta64; got != in[i].TS {
+						t.Fatalf("record %d: unexpected timestamp; got %d; want %d", i, got, in[i].TS)
+					}
+					if int(r.OffsetDelta) != i || !bytes.Equal(r.Key, in[i].Key) || !bytes.Equal(r.Value, in[i].Value) || len(r.Headers) != 0 {
+						t.Fatalf("record %d: unexpected record %+v", i, r)
+					}
+					if (in[i].Key == nil) != (r.Key == nil) {
+						t.Fatalf("record %d: empty key must be encoded as null", i)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestProducerWritesPartitionsInOrder(t *testing.T) {
+	const parts = 4
+	addr, _ := kafkatest.Start(t, testTopic, parts)
+	for _, codec := range []string{"none", "lz4"} {
+		t.Run(codec, func(t *testing.T) {
+			c, _ := compressionCodec(codec)
+			p := newProducer(producerConfig{
+				client:       &kafka.Client{Addr: kafka.TCP(addr), Transport: &kafka.Transport{}},
+				topic:        testTopic,
+				codec:        c.Codec(),
+				batchBytes:   4 << 10, // several produce requests per partition
+				maxAttempts:  1,
+				writeTimeout: 5 * time.Second,
+				backoffMin:   time.Millisecond,
+				backoffMax:   time.Millisecond,
+				metadataTTL:  time.Second,
+			})
+			ts := time.Now().Add(-time.Hour).UnixMilli()
+			var recs []spoolRecord
+			for i := 0; i < 3000; i++ {
+				recs = append(recs, spoolRecord{
+					TS:    ts + int64(i%7),
+					Key:   []byte(fmt.Sprintf("%s-key%d", codec, i%50)),
+					Value: []byte(fmt.Sprintf("%s-%06d", codec, i)),
+				})
+			}
+			outs := make([]outcome, len(recs))
+			for i := range outs {
+				outs[i] = outcomeFailed
+			}
+			if err := p.produce(context.Background(), recs, outs); err != nil {
+				t.Fatal(err)
+			}
+			for i, o := range outs {
+				if o != outcomeSent {
+					t.Fatalf("record %d: unexpected outcome %d", i, o)
+				}
+			}
+			next := map[string]int{}
+			got := 0
+			for _, r := range kafkatest.ReadAll(t, addr, testTopic) {
+				if !bytes.HasPrefix(r.Value, []byte(codec+"-")) {
+					continue
+				}
+				var i int
+				fmt.Sscanf(string(r.Value[len(codec)+1:]), "%d", &i)
+				in := recs[i]
+				if !bytes.Equal(r.Key, in.Key) || int(r.Partition) != partitionOf(in.Key, parts) || r.Timestamp.UnixMilli() != in.TS {
+					t.Fatalf("unexpected record %d: key %q partition %d time %d", i, r.Key, r.Partition, r.Timestamp.UnixMilli())
+				}
+				if i < next[string(r.Key)] {
+					t.Fatalf("key %q: record %d after a later one", r.Key, i)
+				}
+				next[string(r.Key)] = i + 1
+				got++
+			}
+			if got != len(recs) {
+				t.Fatalf("unexpected record count on the topic; got %d; want %d", got, len(recs))
+			}
+		})
+	}
+}
+
+func TestProducerUnknownTopicFails(t *testing.T) {
+	addr, _ := kafkatest.Start(t, testTopic, 1)
+	p := newProducer(producerConfig{
+		client:       &kafka.Client{Addr: kafka.TCP(addr), Transport: &kafka.Transport{}},
+		topic:        "no-such-topic",
+		batchBytes:   1 << 20,
+		maxAttempts:  1,
+		writeTimeout: time.Second,
+		metadataTTL:  time.Second,
+	})
+	outs := []outcome{outcomeSent}
+	err := p.produce(context.Background(), []spoolRecord{{Key: []byte("k"), Value: []byte("v")}}, outs)
+	if err == nil || outs[0] != outcomeFailed {
+		t.Fatalf("unexpected result for a missing topic; got %v, outcome %d; want an error and outcome failed", err, outs[0])
+	}
+}
+
+func BenchmarkBatchBuilder(b *testing.B) {
+	value := bytes.Repeat([]byte(`{"v":1,"id":"0123456789abcdef","ua":"Mozilla/5.0"}`), 8)
+	key := []byte("visitor-0123456789")
+	for _, codec := range []string{"none", "lz4", "snappy"} {
+		b.Run(codec, func(b *testing.B) {
+			c, _ := compressionCodec(codec)
+			var bb batchBuilder
+			const per = 500
+			b.ReportAllocs()
+			b.SetBytes(int64(len(key) + len(value)))
+			for i := 0; i < b.N; i += per {
+				bb.reset()
+				for j := 0; j < per; j++ {
+					bb.add(key, value, 1_700_000_000_000)
+				}
+				if _, err := bb.finish(c.Codec()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
