@@ -23,6 +23,7 @@
 #   LINKS [1000]  ZIPF [1.0]  BOTS [0.1]  SERVER_CPU [0]  LOAD_CPU [1]
 #   OUT [bench/out/<date>]  SKIP_NGINX [0]  SKIP_WRK [0]  SKIP_LOSS [0]
 #   ROLLUP_CATCHUP [20] seconds the rollup consumes after the load
+#   COMPRESSION [lz4] the edge's -kafka.compression
 set -euo pipefail
 
 DURATION=${DURATION:-20s}
@@ -38,6 +39,7 @@ OUT=${OUT:-bench/out/$(date +%Y%m%d-%H%M%S)}
 SKIP_NGINX=${SKIP_NGINX:-0}
 SKIP_WRK=${SKIP_WRK:-0}
 SKIP_LOSS=${SKIP_LOSS:-0}
+COMPRESSION=${COMPRESSION:-lz4}
 
 die() {
 	echo "run.sh: $*" >&2
@@ -133,7 +135,7 @@ for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT") 2>/dev/null &
 start edge "$SERVER_CPU" env GOMAXPROCS=1 "$CE" serve \
 	-http.listenAddr "127.0.0.1:$EDGE_PORT" -http.internalListenAddr "127.0.0.1:$INTERNAL_PORT" \
 	-http.trustedProxies 127.0.0.1 -redis.addr "127.0.0.1:$REDIS_PORT" \
-	-kafka.brokers "127.0.0.1:$KAFKA_PORT" -kafka.topic clicks -spool.dir "$WORK/spool" \
+	-kafka.brokers "127.0.0.1:$KAFKA_PORT" -kafka.topic clicks -kafka.compression "$COMPRESSION" -spool.dir "$WORK/spool" \
 	-admin.token "$TOKEN" -tracking.visitorKey bench-visitor-key-0123456789 -edge.name bench \
 	-http.shutdownDelay 0 -log.level warn
 wait_http "http://127.0.0.1:$INTERNAL_PORT/ready"
@@ -300,7 +302,7 @@ mv "$WORK"/*.svg "$OUT/"
 	echo
 	echo "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), $(uname -sr), $(go version | awk '{print $3}')."
 	echo "Servers on CPU $SERVER_CPU (GOMAXPROCS=1, nginx worker_processes 1); load generator, redis-server, broker$([ "$ROLLUP" = 1 ] && echo ", rollup (paused while load runs, then given ${ROLLUP_CATCHUP:-20}s to consume)") on CPU $LOAD_CPU."
-	echo "$LINKS links, Zipf $ZIPF, $BOTS bots, warmup $WARMUP; the edge emits every click to the broker."
+	echo "$LINKS links, Zipf $ZIPF, $BOTS bots, warmup $WARMUP; the edge emits every click to the broker ($COMPRESSION batches, acks=all)."
 	echo
 	sed 's/^# /## /' "$WORK/closed.md"
 	echo
@@ -346,7 +348,7 @@ mv "$WORK"/*.svg "$OUT/"
 		echo
 		echo '```'
 		go tool pprof -top -cum -nodecount=400 "$WORK/clickedge" "$OUT/edge-cpu.pprof" 2>/dev/null |
-			grep -E 'Total samples|Server\).serveConnCounted$|linux.Syscall6$|bufio.\(\*Writer\).Flush$|bufio.\(\*Reader\).fill$|Handler\).HandleRequest$|Handler\).serve$|Handler\).emit$|Handler\).ClientIP$|Classifier\).Classify$|Click\).AppendJSON$|emitter.\(\*Writer\).Emit$|Cache\).Get$|runFlusher$|kafka-go.\(\*conn\).run$|lz4.\(\*Writer\).Close$|setDeadlineImpl$|runtime.gcBgMarkWorker$|runtime.mallocgc$|runtime.schedule$' || true
+			grep -E 'Total samples|Server\).serveConnCounted$|linux.Syscall6$|bufio.\(\*Writer\).Flush$|bufio.\(\*Reader\).fill$|Handler\).HandleRequest$|Handler\).serve$|Handler\).emit$|Handler\).ClientIP$|Classifier\).Classify$|Click\).AppendJSON$|emitter.\(\*Writer\).Emit$|Cache\).Get$|runFlusher$|produce.func1$|batchBuilder\).finish$|kafka-go.\(\*conn\).run$|lz4.\(\*Writer\).Flush$|deadlineConn\).(Read|Write)$|setDeadlineImpl$|runtime.gcBgMarkWorker$|runtime.mallocgc$|runtime.schedule$' || true
 		echo '```'
 		echo
 	fi
