@@ -52,7 +52,7 @@ func closedWithin(t *testing.T, c net.Conn, limit time.Duration) time.Duration {
 const request = "GET /x HTTP/1.1\r\nHost: a\r\n\r\n"
 
 func TestIdleKeepAliveConnectionClosed(t *testing.T) {
-	addr, _ := startLimited(t, Limits{ReadTimeout: time.Second, WriteTimeout: time.Second, IdleTimeout: 300 * time.Millisecond})
+	addr, _ := startLimited(t, Limits{ReadTimeout: time.Second, WriteTimeout: time.Second, IdleTimeout: 600 * time.Millisecond})
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +61,7 @@ func TestIdleKeepAliveConnectionClosed(t *testing.T) {
 	br := bufio.NewReader(c)
 	// Requests every 100ms keep the connection alive well past the idle
 	// timeout: the coalesced idle deadline is re-armed as it comes near.
-	for i := 0; i < 12; i++ {
+	for i := 0; i < 15; i++ {
 		if _, err := io.WriteString(c, request); err != nil {
 			t.Fatalf("request %d: %v", i, err)
 		}
@@ -78,7 +78,7 @@ func TestIdleKeepAliveConnectionClosed(t *testing.T) {
 	}
 	// Then silence: closed after the idle timeout (between 3/4 of it and it).
 	if d := closedWithin(t, c, 5*time.Second); d < 100*time.Millisecond {
-		t.Fatalf("idle connection closed after %v; want about the idle timeout (300ms)", d)
+		t.Fatalf("idle connection closed after %v; want about the idle timeout (600ms)", d)
 	}
 }
 
