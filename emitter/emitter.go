@@ -475,8 +475,8 @@ func (w *Writer) deliver(d *deliverer, batch []*event) {
 		releaseEvents(batch)
 		return
 	}
-	failed, rejectedN := w.failedEvents(batch, d.outs)
-	w.m.sent.Add(len(batch) - len(failed) - rejectedN)
+	failed, sent := keepFailed(w.m, nil, batch, d.outs)
+	w.m.sent.Add(sent)
 	w.setFailing(true, err)
 	if w.sp != nil {
 		w.spoolEvents(d, failed, now, true)
@@ -528,21 +528,22 @@ func rejected(err error) bool {
 	return false
 }
 
-// failedEvents returns the events of batch that a failed write did not
-// deliver (outs holds each event's outcome), leaving out those Kafka
-// rejected for good, which it counts as dropped and reports in rejectedN.
-// batch itself is left intact.
-func (w *Writer) failedEvents(batch []*event, outs []outcome) (failed []*event, rejectedN int) {
+// keepFailed appends to dst the items a produce did not deliver (outs holds
+// each item's outcome) and returns how many it delivered. Items Kafka
+// rejected for good are left out and counted as dropped. dst may be
+// items[:0].
+func keepFailed[T any](m *writerMetrics, dst, items []T, outs []outcome) (failed []T, sent int) {
 	for i, o := range outs {
 		switch o {
+		case outcomeSent:
+			sent++
 		case outcomeRejected:
-			rejectedN++
-		case outcomeFailed:
-			failed = append(failed, batch[i])
+			m.dropped[dropRejected].Inc()
+		default:
+			dst = append(dst, items[i])
 		}
 	}
-	w.m.dropped[dropRejected].Add(rejectedN)
-	return failed, rejectedN
+	return dst, sent
 }
 
 // retryWithoutSpool retries events Kafka failed to take when there is no
@@ -566,9 +567,9 @@ func (w *Writer) retryWithoutSpool(d *deliverer, failed []*event, now time.Time)
 			w.setFailing(false, nil)
 			return
 		}
-		next, rejectedN := w.failedEvents(failed, d.outs)
-		w.m.sent.Add(len(failed) - len(next) - rejectedN)
-		failed = next
+		var sent int
+		failed, sent = keepFailed(w.m, failed[:0], failed, d.outs)
+		w.m.sent.Add(sent)
 	}
 }
 
@@ -737,7 +738,9 @@ func (w *Writer) runReplayer() {
 				w.log.Warn("cannot replay spool to kafka; retrying with backoff", zap.Error(err))
 				failing = true
 			}
-			d.recs = w.failedRecords(d)
+			var sent int
+			d.recs, sent = keepFailed(w.m, d.recs[:0], d.recs, d.outs)
+			w.m.replayed.Add(sent)
 			if len(d.recs) == 0 {
 				break
 			}
@@ -751,23 +754,6 @@ func (w *Writer) runReplayer() {
 			lastSave = time.Now()
 		}
 	}
-}
-
-// failedRecords keeps the records of d a failed replay write did not
-// deliver, counting delivered ones as replayed and rejected ones as dropped.
-func (w *Writer) failedRecords(d *deliverer) []spoolRecord {
-	keep := d.recs[:0]
-	for i, o := range d.outs {
-		switch o {
-		case outcomeSent:
-			w.m.replayed.Inc()
-		case outcomeRejected:
-			w.m.dropped[dropRejected].Inc()
-		default:
-			keep = append(keep, d.recs[i])
-		}
-	}
-	return keep
 }
 
 // Close stops accepting events (later Emit calls are dropped with reason

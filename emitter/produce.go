@@ -59,22 +59,29 @@ const (
 // batchBuilder encodes one Kafka v2 record batch. The zero value is ready
 // for reset.
 type batchBuilder struct {
-	buf     []byte // size prefix, batch header, records when uncompressed
-	recs    []byte // records before compression
+	// recs holds prefixSize bytes for the size and the batch header, then
+	// the records: uncompressed, it is the batch itself.
+	recs    []byte
+	zbuf    []byte // the compressed batch
 	n       int
 	firstTS int64
 	maxTS   int64
 }
 
+// prefixSize is the int32 size a produce request puts before a batch, and
+// the batch header.
+const prefixSize = 4 + batchHeaderSize
+
+var zeroPrefix [prefixSize]byte
+
 // reset starts an empty batch.
 func (b *batchBuilder) reset() {
-	b.buf = b.buf[:0]
-	b.recs = b.recs[:0]
+	b.recs = append(b.recs[:0], zeroPrefix[:]...)
 	b.n = 0
 }
 
 // size is the number of record bytes appended so far.
-func (b *batchBuilder) size() int { return len(b.recs) }
+func (b *batchBuilder) size() int { return len(b.recs) - prefixSize }
 
 // add appends one record with timestamp ts (Unix milliseconds).
 func (b *batchBuilder) add(key, value []byte, ts int64) {
@@ -100,51 +107,39 @@ func (b *batchBuilder) add(key, value []byte, ts int64) {
 // request carries it. The result aliases b's buffers until the next reset.
 func (b *batchBuilder) finish(codec compress.Codec) ([]byte, error) {
 	var attrs int16
+	out := b.recs
 	if codec != nil {
 		attrs = int16(codec.Code())
-	}
-	buf := b.buf[:0]
-	buf = binary.BigEndian.AppendUint32(buf, 0)                  // size, set below
-	buf = binary.BigEndian.AppendUint64(buf, 0)                  // baseOffset
-	buf = binary.BigEndian.AppendUint32(buf, 0)                  // batchLength, set below
-	buf = binary.BigEndian.AppendUint32(buf, 0xffffffff)         // partitionLeaderEpoch -1
-	buf = append(buf, 2)                                         // magic
-	buf = binary.BigEndian.AppendUint32(buf, 0)                  // crc, set below
-	buf = binary.BigEndian.AppendUint16(buf, uint16(attrs))      // attributes
-	buf = binary.BigEndian.AppendUint32(buf, uint32(b.n-1))      // lastOffsetDelta
-	buf = binary.BigEndian.AppendUint64(buf, uint64(b.firstTS))  // firstTimestamp
-	buf = binary.BigEndian.AppendUint64(buf, uint64(b.maxTS))    // maxTimestamp
-	buf = binary.BigEndian.AppendUint64(buf, 0xffffffffffffffff) // producerId -1
-	buf = binary.BigEndian.AppendUint16(buf, 0xffff)             // producerEpoch -1
-	buf = binary.BigEndian.AppendUint32(buf, 0xffffffff)         // baseSequence -1
-	buf = binary.BigEndian.AppendUint32(buf, uint32(b.n))        // recordCount
-	if codec == nil {
-		buf = append(buf, b.recs...)
-	} else {
-		w := appendWriter{buf: buf}
-		cw := codec.NewWriter(&w)
-		if _, err := cw.Write(b.recs); err != nil {
-			_ = cw.Close()
+		w := bytes.NewBuffer(append(b.zbuf[:0], zeroPrefix[:]...))
+		cw := codec.NewWriter(w)
+		_, err := cw.Write(b.recs[prefixSize:])
+		if cerr := cw.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
 			return nil, fmt.Errorf("cannot compress record batch with %s: %w", codec.Name(), err)
 		}
-		if err := cw.Close(); err != nil {
-			return nil, fmt.Errorf("cannot compress record batch with %s: %w", codec.Name(), err)
-		}
-		buf = w.buf
+		out = w.Bytes()
+		b.zbuf = out
 	}
-	binary.BigEndian.PutUint32(buf[0:], uint32(len(buf)-4))
-	binary.BigEndian.PutUint32(buf[4+offBatchLength:], uint32(len(buf)-4-offBatchLength-4))
-	binary.BigEndian.PutUint32(buf[4+offCRC:], crc32.Checksum(buf[4+offAttributes:], castagnoli))
-	b.buf = buf
-	return buf, nil
-}
-
-// appendWriter is an io.Writer appending to buf.
-type appendWriter struct{ buf []byte }
-
-func (w *appendWriter) Write(p []byte) (int, error) {
-	w.buf = append(w.buf, p...)
-	return len(p), nil
+	// The header, written over the prefix.
+	h := out[:0]
+	h = binary.BigEndian.AppendUint32(h, uint32(len(out)-4))                  // size
+	h = binary.BigEndian.AppendUint64(h, 0)                                   // baseOffset
+	h = binary.BigEndian.AppendUint32(h, uint32(len(out)-4-offBatchLength-4)) // batchLength
+	h = binary.BigEndian.AppendUint32(h, 0xffffffff)                          // partitionLeaderEpoch -1
+	h = append(h, 2)                                                          // magic
+	h = binary.BigEndian.AppendUint32(h, 0)                                   // crc, set below
+	h = binary.BigEndian.AppendUint16(h, uint16(attrs))                       // attributes
+	h = binary.BigEndian.AppendUint32(h, uint32(b.n-1))                       // lastOffsetDelta
+	h = binary.BigEndian.AppendUint64(h, uint64(b.firstTS))                   // firstTimestamp
+	h = binary.BigEndian.AppendUint64(h, uint64(b.maxTS))                     // maxTimestamp
+	h = binary.BigEndian.AppendUint64(h, 0xffffffffffffffff)                  // producerId -1
+	h = binary.BigEndian.AppendUint16(h, 0xffff)                              // producerEpoch -1
+	h = binary.BigEndian.AppendUint32(h, 0xffffffff)                          // baseSequence -1
+	_ = binary.BigEndian.AppendUint32(h, uint32(b.n))                         // recordCount
+	binary.BigEndian.PutUint32(out[4+offCRC:], crc32.Checksum(out[4+offAttributes:], castagnoli))
+	return out, nil
 }
 
 func varintLen(v int64) int {
@@ -293,22 +288,12 @@ func (p *producer) produce(ctx context.Context, recs []spoolRecord, out []outcom
 		}
 		p.byPart[part] = append(p.byPart[part], int32(i))
 	}
-	busy := 0
-	for i := range n {
-		if len(p.byPart[i]) > 0 {
-			busy++
-		}
-	}
 	for i := range n {
 		idx := p.byPart[i]
 		if len(idx) == 0 {
 			continue
 		}
 		pw := &p.parts[i]
-		if busy == 1 {
-			pw.write(ctx, recs, idx, out)
-			break
-		}
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
@@ -319,16 +304,11 @@ func (p *producer) produce(ctx context.Context, recs []spoolRecord, out []outcom
 	var first error
 	for i := range n {
 		if pw := &p.parts[i]; pw.err != nil {
-			first = cmpErr(first, pw.err)
+			if first == nil {
+				first = pw.err
+			}
 			pw.err = nil
 		}
-	}
-	return first
-}
-
-func cmpErr(first, err error) error {
-	if first == nil {
-		return err
 	}
 	return first
 }
@@ -397,8 +377,8 @@ func (pw *partWriter) send(ctx context.Context) error {
 		err = fmt.Errorf("cannot produce to %s[%d]: %w", cfg.topic, pw.id, err)
 		if abandoned(err) {
 			// kafka-go's connection goroutine may still read the batch:
-			// the next one gets a fresh buffer.
-			pw.b.buf = nil
+			// the next one gets fresh buffers.
+			pw.b.recs, pw.b.zbuf = nil, nil
 			if ctx.Err() != nil {
 				return err
 			}

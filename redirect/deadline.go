@@ -69,8 +69,8 @@ type deadlineConn struct {
 	served    bool      // a response was written
 	inRequest bool      // a read returned bytes since the last write
 	reqStart  time.Time // the start of the request's second read; zero until then
-	readDL    time.Time // the read deadline in place; zero: none
-	writeDL   time.Time // the write deadline in place; zero: none
+	readDL    time.Time // the read deadline in place; zero (before any want): none
+	writeDL   time.Time // the write deadline in place; zero (before any want): none
 }
 
 func (c *deadlineConn) Read(b []byte) (int, error) {
@@ -90,7 +90,7 @@ func (c *deadlineConn) Read(b []byte) (int, error) {
 	default:
 		want, slack = now.Add(c.limits.ReadTimeout), c.limits.ReadTimeout/4
 	}
-	if c.readDL.IsZero() || c.readDL.After(want) || c.readDL.Before(want.Add(-slack)) {
+	if c.readDL.After(want) || c.readDL.Before(want.Add(-slack)) {
 		if err := c.Conn.SetReadDeadline(want); err != nil {
 			return 0, err
 		}
@@ -106,7 +106,7 @@ func (c *deadlineConn) Read(b []byte) (int, error) {
 func (c *deadlineConn) Write(b []byte) (int, error) {
 	now := time.Now()
 	want := now.Add(c.limits.WriteTimeout)
-	if c.writeDL.IsZero() || c.writeDL.Before(want.Add(-c.limits.WriteTimeout/4)) {
+	if c.writeDL.Before(want.Add(-c.limits.WriteTimeout / 4)) {
 		if err := c.Conn.SetWriteDeadline(want); err != nil {
 			return 0, err
 		}

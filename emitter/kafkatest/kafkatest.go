@@ -2,18 +2,18 @@
 // reads topics back with a real client.
 //
 // The broker is github.com/twmb/franz-go/pkg/kfake listening on loopback
-// TCP, so the code under test talks the real wire protocol (kafka-go's
-// Writer in the emitter and the redirect tests). Topics are seeded with
-// kfake.SeedTopics rather than created on first use: kafka-go v0.4.51 only
-// asks for auto-creation when the Writer sets AllowAutoTopicCreation, and
-// kfake refuses it unless kfake.AllowAutoTopicCreation is given, so a
-// seeded topic keeps the test independent of both defaults.
+// TCP, so the code under test talks the real wire protocol (the emitter's
+// producer over kafka-go's transport in the emitter and the redirect tests,
+// kafka-go's consumer group in the rollup). Topics are seeded with
+// kfake.SeedTopics rather than created on first use: kfake refuses
+// auto-creation unless kfake.AllowAutoTopicCreation is given, so a seeded
+// topic keeps the tests independent of that default.
 //
 // Compatibility of kafka-go v0.4.51 with kfake, checked by this package's
 // tests: no workaround is needed. ApiVersions negotiation picks versions
 // both sides know (kafka-go speaks Produce up to v8), and record batches
-// kafka-go compresses with snappy, lz4, gzip or zstd are decoded by the
-// franz-go client ReadAll uses.
+// compressed with kafka-go's snappy, lz4, gzip or zstd codecs are decoded
+// by the franz-go client ReadAll uses.
 //
 // Outages: a Gate placed in front of the broker's listener (StartGated)
 // simulates a frozen broker (Freeze: connections stay open but no byte
