@@ -23,7 +23,7 @@
 #   LINKS [1000]  ZIPF [1.0]  BOTS [0.1]  SERVER_CPU [0]  LOAD_CPU [1]
 #   OUT [bench/out/<date>]  SKIP_NGINX [0]  SKIP_WRK [0]  SKIP_LOSS [0]
 #   ROLLUP_CATCHUP [20] seconds the rollup consumes after the load
-#   COMPRESSION [lz4] the edge's -kafka.compression
+#   COMPRESSION [snappy] the edge's -kafka.compression
 set -euo pipefail
 
 DURATION=${DURATION:-20s}
@@ -39,7 +39,7 @@ OUT=${OUT:-bench/out/$(date +%Y%m%d-%H%M%S)}
 SKIP_NGINX=${SKIP_NGINX:-0}
 SKIP_WRK=${SKIP_WRK:-0}
 SKIP_LOSS=${SKIP_LOSS:-0}
-COMPRESSION=${COMPRESSION:-lz4}
+COMPRESSION=${COMPRESSION:-snappy}
 
 die() {
 	echo "run.sh: $*" >&2
@@ -348,7 +348,7 @@ mv "$WORK"/*.svg "$OUT/"
 		echo
 		echo '```'
 		go tool pprof -top -cum -nodecount=400 "$WORK/clickedge" "$OUT/edge-cpu.pprof" 2>/dev/null |
-			grep -E 'Total samples|Server\).serveConnCounted$|linux.Syscall6$|bufio.\(\*Writer\).Flush$|bufio.\(\*Reader\).fill$|Handler\).HandleRequest$|Handler\).serve$|Handler\).emit$|Handler\).ClientIP$|Classifier\).Classify$|Click\).AppendJSON$|emitter.\(\*Writer\).Emit$|Cache\).Get$|runFlusher$|produce.func1$|batchBuilder\).finish$|kafka-go.\(\*conn\).run$|lz4.\(\*Writer\).Flush$|deadlineConn\).(Read|Write)$|setDeadlineImpl$|runtime.gcBgMarkWorker$|runtime.mallocgc$|runtime.schedule$' || true
+			grep -E 'Total samples|Server\).serveConnCounted$|linux.Syscall6$|bufio.\(\*Writer\).Flush$|bufio.\(\*Reader\).fill$|Handler\).HandleRequest$|Handler\).serve$|Handler\).emit$|Handler\).ClientIP$|Classifier\).Classify$|Click\).AppendJSON$|emitter.\(\*Writer\).Emit$|Cache\).Get$|runFlusher$|produce.func1$|batchBuilder\).finish$|kafka-go.\(\*conn\).run$|(lz4.\(\*Writer\)|snappy.\(\*xerialWriter\)).Flush$|deadlineConn\).(Read|Write)$|setDeadlineImpl$|runtime.gcBgMarkWorker$|runtime.mallocgc$|runtime.schedule$' || true
 		echo '```'
 		echo
 	fi

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/compress"
+	"github.com/segmentio/kafka-go/compress/snappy"
 	"go.uber.org/zap"
 )
 
@@ -89,12 +91,13 @@ type Config struct {
 	MaxAttempts int
 
 	// Compression is the Kafka batch codec: "none", "snappy", "lz4",
-	// "zstd" or "gzip". On click events lz4 output is 11% smaller than
-	// snappy's (ratio 0.21 vs 0.23) at about the same speed (~820 vs
-	// ~870 MB/s per core); zstd compresses to 0.13 at half the speed
-	// (BenchmarkCompression).
+	// "zstd" or "gzip". On click events snappy (S2's fastest encoder)
+	// compresses to 0.24 of the raw size at about 2 GB/s per core; lz4 to
+	// 0.21 at 0.7 GB/s, zstd to 0.13 at 0.3 GB/s (BenchmarkCompression).
+	// The edge compresses on the core that serves requests, so the default
+	// is the cheapest codec that still cuts the bytes to Kafka fourfold.
 	//
-	// Default: "lz4".
+	// Default: "snappy".
 	Compression string
 
 	// MaxEventBytes bounds len(key)+len(value) of one event. Larger events
@@ -188,7 +191,7 @@ func (cfg Config) withDefaults() Config {
 		cfg.MaxAttempts = 2
 	}
 	if cfg.Compression == "" {
-		cfg.Compression = "lz4"
+		cfg.Compression = "snappy"
 	}
 	if cfg.MaxEventBytes == 0 {
 		cfg.MaxEventBytes = 65536
@@ -258,19 +261,23 @@ func (cfg *Config) validate() error {
 // batch besides its key and value (recordOverhead in produce.go).
 const kafkaRecordOverhead = 64
 
-// compressionCodec maps a Config.Compression name to kafka-go's codec.
-func compressionCodec(name string) (kafka.Compression, error) {
+// compressionCodec maps a Config.Compression name to kafka-go's codec; nil
+// for "none". Snappy uses S2's fastest snappy-compatible encoder in xerial
+// framing (what the Java producer writes): kafka-go's default for snappy is
+// S2's "better" encoder, 2.6 times slower for 3% smaller batches
+// (BenchmarkCompression).
+func compressionCodec(name string) (compress.Codec, error) {
 	switch name {
 	case "none":
-		return 0, nil
+		return nil, nil
 	case "snappy":
-		return kafka.Snappy, nil
+		return &snappy.Codec{Framing: snappy.Framed, Compression: snappy.FasterCompression}, nil
 	case "lz4":
-		return kafka.Lz4, nil
+		return kafka.Lz4.Codec(), nil
 	case "zstd":
-		return kafka.Zstd, nil
+		return kafka.Zstd.Codec(), nil
 	case "gzip":
-		return kafka.Gzip, nil
+		return kafka.Gzip.Codec(), nil
 	}
-	return 0, fmt.Errorf("cannot use compression %q: want one of none, snappy, lz4, zstd, gzip", name)
+	return nil, fmt.Errorf("cannot use compression %q: want one of none, snappy, lz4, zstd, gzip", name)
 }

@@ -266,7 +266,7 @@ func New(cfg Config) (*Writer, error) {
 		pcfg := producerConfig{
 			client:       &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Transport: w.transport},
 			topic:        cfg.Topic,
-			codec:        codec.Codec(),
+			codec:        codec,
 			batchBytes:   int(cfg.BatchBytes),
 			maxAttempts:  cfg.MaxAttempts,
 			writeTimeout: cfg.WriteTimeout,

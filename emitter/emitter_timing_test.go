@@ -289,8 +289,7 @@ func BenchmarkCompression(b *testing.B) {
 	}
 	for _, name := range []string{"snappy", "lz4", "zstd", "gzip"} {
 		b.Run(name, func(b *testing.B) {
-			c, _ := compressionCodec(name)
-			codec := c.Codec()
+			codec, _ := compressionCodec(name)
 			var out bytes.Buffer
 			b.ReportAllocs()
 			b.SetBytes(int64(len(raw)))

@@ -57,10 +57,10 @@ func decodeBatch(t *testing.T, b []byte, codec string) (kmsg.RecordBatch, []kmsg
 	raw := rb.Records
 	if codec != "none" {
 		c, _ := compressionCodec(codec)
-		if int16(c) != rb.Attributes&7 {
-			t.Fatalf("unexpected compression bits; got %d; want %d", rb.Attributes&7, c)
+		if int16(c.Code()) != rb.Attributes&7 {
+			t.Fatalf("unexpected compression bits; got %d; want %d", rb.Attributes&7, c.Code())
 		}
-		r := c.Codec().NewReader(bytes.NewReader(raw))
+		r := c.NewReader(bytes.NewReader(raw))
 		var err error
 		raw, err = io.ReadAll(r)
 		if err != nil {
@@ -109,7 +109,7 @@ func TestBatchBuilderEncodesKafkaRecordBatch(t *testing.T) {
 				for _, r := range in {
 					b.add(r.Key, r.Value, r.TS)
 				}
-				out, err := b.finish(c.Codec())
+				out, err := b.finish(c)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -139,13 +139,13 @@ func TestBatchBuilderEncodesKafkaRecordBatch(t *testing.T) {
 func TestProducerWritesPartitionsInOrder(t *testing.T) {
 	const parts = 4
 	addr, _ := kafkatest.Start(t, testTopic, parts)
-	for _, codec := range []string{"none", "lz4"} {
+	for _, codec := range []string{"none", "snappy", "lz4"} {
 		t.Run(codec, func(t *testing.T) {
 			c, _ := compressionCodec(codec)
 			p := newProducer(producerConfig{
 				client:       &kafka.Client{Addr: kafka.TCP(addr), Transport: &kafka.Transport{}},
 				topic:        testTopic,
-				codec:        c.Codec(),
+				codec:        c,
 				batchBytes:   4 << 10, // several produce requests per partition
 				maxAttempts:  1,
 				writeTimeout: 5 * time.Second,
@@ -231,7 +231,7 @@ func BenchmarkBatchBuilder(b *testing.B) {
 				for j := 0; j < per; j++ {
 					bb.add(key, value, 1_700_000_000_000)
 				}
-				if _, err := bb.finish(c.Codec()); err != nil {
+				if _, err := bb.finish(c); err != nil {
 					b.Fatal(err)
 				}
 			}

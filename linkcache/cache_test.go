@@ -255,6 +255,13 @@ func TestCacheTTLBackstop(t *testing.T) {
 	if _, st := get(c, "nope"); st != NotFound {
 		t.Fatalf("unexpected status of an expired negative entry; got %s; want not_found", st)
 	}
+	// GetAt judges freshness by the caller's clock, not the cache's.
+	if _, st := c.GetAt([]byte("x"), time.Now().Add(-time.Hour)); st != Hit {
+		t.Fatalf("unexpected GetAt with an earlier clock; got %s; want hit", st)
+	}
+	if tg, st := c.GetAt([]byte("x"), time.Now().Add(time.Hour)); st != Stale || string(tg.Location) != "https://www.amazon.com/dp/B00000000Q?tag=assoc-20" {
+		t.Fatalf("unexpected GetAt with a clock past the TTL; got %s; want the target, stale", st)
+	}
 }
 
 // TestCacheRedisDown kills Redis: cached links keep resolving, uncached ones

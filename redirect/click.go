@@ -33,7 +33,7 @@ func (h *Handler) emit(ctx *fasthttp.RequestCtx, start time.Time, key []byte, t 
 	s := clickPool.Get().(*clickScratch)
 	c := &s.click
 	c.Reset()
-	c.ID = h.ids.Append(c.ID)
+	c.ID = h.ids.AppendAt(c.ID, start)
 	c.TS = start.UnixMilli()
 	if t != nil {
 		c.Code = append(c.Code, t.Code...)

@@ -152,7 +152,7 @@ func (h *Handler) HandleRequest(ctx *fasthttp.RequestCtx) {
 	if start.IsZero() { // a RequestCtx built by hand, as in tests
 		start = time.Now()
 	}
-	key, t, ok := h.serve(ctx)
+	key, t, ok := h.serve(ctx, start)
 	if ok && h.emitter != nil {
 		h.emit(ctx, start, key, t)
 	}
@@ -161,7 +161,7 @@ func (h *Handler) HandleRequest(ctx *fasthttp.RequestCtx) {
 
 // serve answers the request. It returns the link key and target (nil unless
 // redirected) and whether the request was a click on a link path.
-func (h *Handler) serve(ctx *fasthttp.RequestCtx) ([]byte, *linkcache.Target, bool) {
+func (h *Handler) serve(ctx *fasthttp.RequestCtx, now time.Time) ([]byte, *linkcache.Target, bool) {
 	method := ctx.Method()
 	if !bytesEqual(method, methodGET) && !bytesEqual(method, methodHEAD) {
 		ctx.Response.Header.SetCanonical(hdrAllow, valAllow)
@@ -175,7 +175,7 @@ func (h *Handler) serve(ctx *fasthttp.RequestCtx) ([]byte, *linkcache.Target, bo
 		h.results[resultBadPath].Inc()
 		return nil, nil, false
 	}
-	t, st := h.cache.Get(key)
+	t, st := h.cache.GetAt(key, now)
 	switch st {
 	case linkcache.Hit, linkcache.Stale, linkcache.Miss:
 		h.redirect(ctx, t)

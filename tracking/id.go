@@ -40,8 +40,12 @@ func NewIDGenerator() *IDGenerator {
 
 // Append appends a new click ID (IDLen bytes) to dst. It does not allocate
 // when dst has capacity.
-func (g *IDGenerator) Append(dst []byte) []byte {
-	ms := uint64(g.now().UnixMilli())
+func (g *IDGenerator) Append(dst []byte) []byte { return g.AppendAt(dst, g.now()) }
+
+// AppendAt is Append for a click at time t (the ID's timestamp part), for
+// callers that already read the clock.
+func (g *IDGenerator) AppendAt(dst []byte, t time.Time) []byte {
+	ms := uint64(t.UnixMilli())
 	n := g.counter.Add(1)
 	hi := ms<<16 | g.process>>32
 	lo := g.process<<32 | uint64(n)

@@ -57,6 +57,10 @@ func TestIDGeneratorFixedClock(t *testing.T) {
 	if c := string(g.Append(nil)); c <= a {
 		t.Fatalf("unexpected ID order; got %q <= %q; want later IDs to sort after", c, a)
 	}
+	// AppendAt takes the caller's time.
+	if got := decodeIDTime(t, string(g.AppendAt(nil, time.UnixMilli(1732000009999)))); got != 1732000009999 {
+		t.Fatalf("unexpected AppendAt time; got %d; want %d", got, int64(1732000009999))
+	}
 	// Another process differs in its random part.
 	h := NewIDGenerator()
 	h.now = g.now

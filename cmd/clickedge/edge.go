@@ -73,7 +73,7 @@ func (f *edgeFlags) register(fs *flag.FlagSet, dev bool) {
 
 	fs.StringVar(&f.kafkaBrokers, "kafka.brokers", "", "comma-separated Kafka brokers for click events; empty: no click events"+devNote(dev, " (dev starts an embedded broker)"))
 	fs.StringVar(&f.kafkaTopic, "kafka.topic", "clicks", "Kafka topic of click events")
-	fs.StringVar(&f.kafkaCompression, "kafka.compression", "lz4", "codec of click event batches: none, snappy, lz4, zstd or gzip")
+	fs.StringVar(&f.kafkaCompression, "kafka.compression", "snappy", "codec of click event batches: none, snappy, lz4, zstd or gzip")
 	fs.DurationVar(&f.kafkaWriteTimeout, "kafka.writeTimeout", 2*time.Second, "bound on one Kafka write; past it events go to the spool")
 	fs.IntVar(&f.queueSize, "emitter.queueSize", 65536, "click events held in memory on their way to Kafka; past it they go to the spool")
 	fs.StringVar(&f.spoolDir, "spool.dir", "", "directory of the disk spool that keeps click events while Kafka is slow or away; empty: such events are dropped and counted"+devNote(dev, " (dev uses a temporary directory)"))
