@@ -22,9 +22,9 @@
 // The flusher collects up to BatchSize events or waits BatchTimeout, and
 // writes them with one synchronous produce call (acks=all, at most
 // MaxAttempts tries of WriteTimeout each): the producer (produce.go) encodes
-// one Kafka record batch per partition itself and sends it with kafka-go's
-// RawProduce. Events of a
-// failed write go to the spool, and from then on the flusher appends every
+// one Kafka record batch per partition itself and sends the batches of the
+// partitions a broker leads in one produce request. Events of a failed
+// write go to the spool, and from then on the flusher appends every
 // batch to the spool instead of Kafka ("spooling") until the replayer has
 // emptied it; overflow events start spooling too. Without a spool the
 // flusher retries the failed batch with backoff while the queue absorbs

@@ -8,11 +8,14 @@ import (
 	"fmt"
 	"hash/crc32"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/compress"
 	"github.com/segmentio/kafka-go/protocol"
+	"github.com/segmentio/kafka-go/protocol/produce"
+	"github.com/segmentio/kafka-go/protocol/rawproduce"
 )
 
 // The producer writes click events to Kafka as pre-encoded record batches.
@@ -25,12 +28,14 @@ import (
 // 2 µs of CPU per event (profile in bench/RESULTS.md). The producer does the
 // same job for one topic of small records: it hashes each key to a
 // partition (the same FNV-1a hash as kafka.Hash, so keys land where they did
-// with kafka.Writer), appends the records of a partition straight into one
-// Kafka v2 record batch (varints, CRC-32C, optional compression) and sends
-// it with kafka-go's RawProduce, which routes it to the partition's leader
-// through the same kafka.Transport (connection pool, metadata cache, API
-// version negotiation). Partitions are written concurrently; a partition's
-// batches are written in order, one at a time.
+// with kafka.Writer) and appends the records of a partition straight into
+// one Kafka v2 record batch (varints, CRC-32C, optional compression). The
+// batches of all the partitions a broker leads go in one produce request,
+// as the Java client and librdkafka do, so a flush costs one request per
+// broker rather than one per partition; requests go through kafka-go's
+// kafka.Transport (connection pool, routing to the leader, API version
+// negotiation). Brokers are written concurrently; a partition's batches are
+// written in order, one at a time.
 
 // Record batch v2 layout (offsets from the start of the batch):
 //
@@ -202,8 +207,8 @@ type producerConfig struct {
 	writeTimeout time.Duration
 	backoffMin   time.Duration
 	backoffMax   time.Duration
-	// metadataTTL is how long a partition count is used before it is read
-	// again from the transport's metadata cache.
+	// metadataTTL is how long a partition count and the partitions'
+	// leaders are used before they are read again from the brokers.
 	metadataTTL time.Duration
 }
 
@@ -214,9 +219,10 @@ type producer struct {
 
 	nparts  int
 	partsAt time.Time
+	stale   atomic.Bool // a leader moved: read the metadata again
 	rr      int
-	parts   []partWriter
-	byPart  [][]int32 // record indexes per partition, reused
+	parts   []partBatch     // by partition ID
+	leaders []*leaderWriter // the partitions grouped by leader
 	wg      sync.WaitGroup
 }
 
@@ -224,18 +230,89 @@ func newProducer(cfg producerConfig) *producer {
 	return &producer{cfg: cfg}
 }
 
-// partWriter writes the batches of one partition.
-type partWriter struct {
-	p   *producer
-	id  int
-	b   batchBuilder
-	err error
+// partBatch is one partition's share of a produce call: the indexes of its
+// records and the batch being sent.
+type partBatch struct {
+	id    int32
+	idx   []int32 // indexes into the call's records, in order
+	next  int     // idx[next:] is not settled yet
+	end   int     // idx[next:end] is in the built batch
+	done  bool    // a batch failed: the rest of idx failed with it
+	b     batchBuilder
+	batch []byte
+	rd    *bytes.Reader
 }
 
-// partitions returns the topic's partition count, read through the
-// transport's metadata cache at most once per metadataTTL.
+// settle records the outcome of the built batch and moves past it.
+func (pb *partBatch) settle(out []outcome, o outcome) {
+	for _, i := range pb.idx[pb.next:pb.end] {
+		out[i] = o
+	}
+	pb.next = pb.end
+}
+
+// failRest marks every unsettled record failed and stops the partition:
+// its later records must not overtake the failed ones.
+func (pb *partBatch) failRest(out []outcome) {
+	for _, i := range pb.idx[pb.next:] {
+		out[i] = outcomeFailed
+	}
+	pb.next, pb.done = len(pb.idx), true
+}
+
+// build encodes the partition's next batch: at least one record, at most
+// batchBytes of them.
+func (pb *partBatch) build(recs []spoolRecord, cfg *producerConfig) error {
+	pb.b.reset()
+	end := pb.next
+	for end < len(pb.idx) {
+		r := &recs[pb.idx[end]]
+		if end > pb.next && pb.b.size()+len(r.Key)+len(r.Value)+recordOverhead > cfg.batchBytes {
+			break
+		}
+		pb.b.add(r.Key, r.Value, r.TS)
+		end++
+	}
+	pb.end = end
+	batch, err := pb.b.finish(cfg.codec)
+	if err != nil {
+		return err
+	}
+	pb.batch = batch
+	return nil
+}
+
+// recordSet returns the built batch for a request.
+func (pb *partBatch) recordSet() protocol.RawRecordSet {
+	if pb.rd == nil {
+		pb.rd = new(bytes.Reader)
+	}
+	pb.rd.Reset(pb.batch)
+	return protocol.RawRecordSet{Reader: pb.rd}
+}
+
+// abandon gives the partition fresh buffers: kafka-go's connection
+// goroutine may still be reading the old ones for a request given up on.
+func (pb *partBatch) abandon() {
+	pb.b.recs, pb.b.zbuf, pb.batch, pb.rd = nil, nil, nil, nil
+}
+
+// leaderWriter writes the partitions one broker leads: each round sends the
+// next batch of every partition in one produce request.
+type leaderWriter struct {
+	p       *producer
+	parts   []int32
+	pending []*partBatch
+	retry   []*partBatch
+	req     *rawproduce.Request // nil after a request was given up on
+	reqPart []rawproduce.RequestPartition
+	err     error // the first failure of this produce call
+}
+
+// partitions reads the topic's partition count and leaders from the brokers
+// at most once per metadataTTL, or at once after a leader moved.
 func (p *producer) partitions(ctx context.Context, now time.Time) (int, error) {
-	if p.nparts > 0 && now.Sub(p.partsAt) < p.cfg.metadataTTL {
+	if p.nparts > 0 && now.Sub(p.partsAt) < p.cfg.metadataTTL && !p.stale.Load() {
 		return p.nparts, nil
 	}
 	mctx, cancel := context.WithTimeout(ctx, p.cfg.writeTimeout)
@@ -251,11 +328,34 @@ func (p *producer) partitions(ctx context.Context, now time.Time) (int, error) {
 	if t.Error != nil {
 		return 0, fmt.Errorf("metadata of topic %q: %w", p.cfg.topic, t.Error)
 	}
-	if len(t.Partitions) == 0 {
+	n := len(t.Partitions)
+	if n == 0 {
 		return 0, fmt.Errorf("metadata of topic %q: %w", p.cfg.topic, kafka.UnknownTopicOrPartition)
 	}
-	p.nparts, p.partsAt = len(t.Partitions), now
-	return p.nparts, nil
+	leader := make([]int, n)
+	for _, part := range t.Partitions {
+		if part.ID < 0 || part.ID >= n {
+			return 0, fmt.Errorf("metadata of topic %q: partition %d of %d", p.cfg.topic, part.ID, n)
+		}
+		leader[part.ID] = part.Leader.ID
+	}
+	for len(p.parts) < n {
+		p.parts = append(p.parts, partBatch{id: int32(len(p.parts))})
+	}
+	byLeader := map[int]*leaderWriter{}
+	p.leaders = p.leaders[:0]
+	for id := range n {
+		lw := byLeader[leader[id]]
+		if lw == nil {
+			lw = &leaderWriter{p: p}
+			byLeader[leader[id]] = lw
+			p.leaders = append(p.leaders, lw)
+		}
+		lw.parts = append(lw.parts, int32(id))
+	}
+	p.nparts, p.partsAt = n, now
+	p.stale.Store(false)
+	return n, nil
 }
 
 // produce writes recs to Kafka and reports each record's outcome in out
@@ -271,12 +371,9 @@ func (p *producer) produce(ctx context.Context, recs []spoolRecord, out []outcom
 		}
 		return err
 	}
-	for len(p.parts) < n {
-		p.parts = append(p.parts, partWriter{p: p, id: len(p.parts)})
-		p.byPart = append(p.byPart, nil)
-	}
-	for i := range p.byPart[:n] {
-		p.byPart[i] = p.byPart[i][:0]
+	for i := range p.parts[:n] {
+		pb := &p.parts[i]
+		pb.idx, pb.next, pb.end, pb.done = pb.idx[:0], 0, 0, false
 	}
 	for i := range recs {
 		var part int
@@ -286,115 +383,187 @@ func (p *producer) produce(ctx context.Context, recs []spoolRecord, out []outcom
 		} else {
 			part = partitionOf(recs[i].Key, n)
 		}
-		p.byPart[part] = append(p.byPart[part], int32(i))
+		p.parts[part].idx = append(p.parts[part].idx, int32(i))
 	}
-	for i := range n {
-		idx := p.byPart[i]
-		if len(idx) == 0 {
-			continue
-		}
-		pw := &p.parts[i]
+	for _, lw := range p.leaders {
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
-			pw.write(ctx, recs, idx, out)
+			lw.write(ctx, recs, out)
 		}()
 	}
 	p.wg.Wait()
 	var first error
-	for i := range n {
-		if pw := &p.parts[i]; pw.err != nil {
-			if first == nil {
-				first = pw.err
-			}
-			pw.err = nil
+	for _, lw := range p.leaders {
+		if first == nil {
+			first = lw.err
 		}
+		lw.err = nil
 	}
 	return first
 }
 
-// write sends the records idx of recs, all of this partition, in batches of
-// at most batchBytes, in order; it stops at the first batch that fails and
-// marks it and every later record failed.
-func (pw *partWriter) write(ctx context.Context, recs []spoolRecord, idx []int32, out []outcome) {
-	for start := 0; start < len(idx); {
-		pw.b.reset()
-		end := start
-		for end < len(idx) {
-			r := &recs[idx[end]]
-			if end > start && pw.b.size()+len(r.Key)+len(r.Value)+recordOverhead > pw.p.cfg.batchBytes {
-				break
-			}
-			pw.b.add(r.Key, r.Value, r.TS)
-			end++
-		}
-		res := outcomeSent
-		err := pw.send(ctx)
-		if err != nil {
-			res = outcomeFailed
-			if rejected(err) {
-				res = outcomeRejected
-			}
-			pw.err = err
-		}
-		for _, i := range idx[start:end] {
-			out[i] = res
-		}
-		if err != nil && res == outcomeFailed {
-			for _, i := range idx[end:] {
-				out[i] = outcomeFailed
-			}
-			return
-		}
-		start = end
+func (lw *leaderWriter) fail(err error) {
+	if lw.err == nil {
+		lw.err = err
 	}
 }
 
-// send produces the built batch with acks=all, trying up to maxAttempts
-// times while the failure is temporary.
-func (pw *partWriter) send(ctx context.Context) error {
-	cfg := &pw.p.cfg
-	batch, err := pw.b.finish(cfg.codec)
-	if err != nil {
-		return err
+// write sends the records of lw's partitions in rounds, one produce request
+// per round holding the next batch of each partition that has records
+// left, until every record is settled. A partition stops at its first
+// failed batch.
+func (lw *leaderWriter) write(ctx context.Context, recs []spoolRecord, out []outcome) {
+	cfg := &lw.p.cfg
+	for {
+		lw.pending = lw.pending[:0]
+		for _, id := range lw.parts {
+			pb := &lw.p.parts[id]
+			if pb.done || pb.next >= len(pb.idx) {
+				continue
+			}
+			if err := pb.build(recs, cfg); err != nil {
+				pb.failRest(out)
+				lw.fail(err)
+				continue
+			}
+			lw.pending = append(lw.pending, pb)
+		}
+		if len(lw.pending) == 0 {
+			return
+		}
+		lw.send(ctx, out)
 	}
+}
+
+// send produces the built batches of lw.pending with acks=all, trying a
+// batch up to maxAttempts times while its failure is temporary, and
+// settles each.
+func (lw *leaderWriter) send(ctx context.Context, out []outcome) {
+	cfg := &lw.p.cfg
 	backoff := cfg.backoffMin
+	pending := lw.pending
 	for attempt := 1; ; attempt++ {
 		actx, cancel := context.WithTimeout(ctx, cfg.writeTimeout)
-		res, err := cfg.client.RawProduce(actx, &kafka.RawProduceRequest{
-			Topic:        cfg.topic,
-			Partition:    pw.id,
-			RequiredAcks: kafka.RequireAll,
-			RawRecords:   protocol.RawRecordSet{Reader: bytes.NewReader(batch)},
-		})
+		errs := lw.roundTrip(actx, pending)
 		cancel()
-		if err == nil && res.Error != nil {
-			err = res.Error
-		}
-		if err == nil {
-			return nil
-		}
-		err = fmt.Errorf("cannot produce to %s[%d]: %w", cfg.topic, pw.id, err)
-		if abandoned(err) {
-			// kafka-go's connection goroutine may still read the batch:
-			// the next one gets fresh buffers.
-			pw.b.recs, pw.b.zbuf = nil, nil
-			if ctx.Err() != nil {
-				return err
+		lw.retry = lw.retry[:0]
+		for i, pb := range pending {
+			err := errs[i]
+			if err == nil {
+				pb.settle(out, outcomeSent)
+				continue
+			}
+			err = fmt.Errorf("cannot produce to %s[%d]: %w", cfg.topic, pb.id, err)
+			if abandoned(err) {
+				pb.abandon()
+			}
+			switch {
+			case rejected(err):
+				pb.settle(out, outcomeRejected)
+				lw.fail(err)
+			case attempt < cfg.maxAttempts && temporary(err) && ctx.Err() == nil:
+				lw.retry = append(lw.retry, pb)
+			default:
+				pb.failRest(out)
+				lw.fail(err)
+			}
+			if leaderMoved(err) {
+				lw.p.stale.Store(true)
 			}
 		}
-		if attempt >= cfg.maxAttempts || rejected(err) || !temporary(err) {
-			return err
+		if len(lw.retry) == 0 {
+			return
 		}
+		pending = append(pending[:0], lw.retry...)
 		t := time.NewTimer(backoff)
 		select {
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			return err
 		}
 		backoff = min(2*backoff, cfg.backoffMax)
 	}
+}
+
+// roundTrip sends one produce request with the batches of parts and
+// returns each one's error. When the transport's view of the leaders
+// differs from the producer's (a leader just moved), it sends the batches
+// one request each, which the transport routes on its own.
+func (lw *leaderWriter) roundTrip(ctx context.Context, parts []*partBatch) []error {
+	errs := make([]error, len(parts))
+	c := lw.p.cfg.client
+	timeout := lw.p.cfg.writeTimeout
+	if d, ok := ctx.Deadline(); ok {
+		timeout = time.Until(d)
+	}
+	if lw.req == nil {
+		lw.req = new(rawproduce.Request)
+	}
+	lw.req.Acks = int16(kafka.RequireAll)
+	lw.req.Timeout = int32(max(timeout.Milliseconds(), 1))
+	lw.reqPart = lw.reqPart[:0]
+	for _, pb := range parts {
+		lw.reqPart = append(lw.reqPart, rawproduce.RequestPartition{Partition: pb.id, RecordSet: pb.recordSet()})
+	}
+	lw.req.Topics = append(lw.req.Topics[:0], rawproduce.RequestTopic{Topic: lw.p.cfg.topic, Partitions: lw.reqPart})
+	transport := c.Transport
+	if transport == nil {
+		transport = kafka.DefaultTransport
+	}
+	m, err := transport.RoundTrip(ctx, c.Addr, lw.req)
+	if abandoned(err) {
+		// kafka-go's connection goroutine may still use the request.
+		lw.req, lw.reqPart = nil, nil
+	}
+	var split *rawproduce.Error
+	if errors.As(err, &split) && len(parts) > 1 {
+		lw.p.stale.Store(true)
+		for i := range parts {
+			copy(errs[i:i+1], lw.roundTrip(ctx, parts[i:i+1]))
+		}
+		return errs
+	}
+	if err != nil {
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
+	}
+	res, ok := m.(*produce.Response)
+	if !ok || len(res.Topics) != 1 {
+		for i := range errs {
+			errs[i] = errors.New("unexpected produce response")
+		}
+		return errs
+	}
+	answered := res.Topics[0].Partitions
+	for i, pb := range parts {
+		errs[i] = fmt.Errorf("no answer for partition %d", pb.id)
+		for _, a := range answered {
+			if a.Partition == pb.id {
+				errs[i] = nil
+				if a.ErrorCode != 0 {
+					errs[i] = kafka.Error(a.ErrorCode)
+				}
+				break
+			}
+		}
+	}
+	return errs
+}
+
+// leaderMoved reports whether Kafka says the partition is led elsewhere.
+func leaderMoved(err error) bool {
+	var ke kafka.Error
+	if !errors.As(err, &ke) {
+		return false
+	}
+	switch ke {
+	case kafka.NotLeaderForPartition, kafka.LeaderNotAvailable, kafka.UnknownTopicOrPartition:
+		return true
+	}
+	return false
 }
 
 // temporary reports whether another attempt may succeed: network and

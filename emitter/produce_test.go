@@ -8,6 +8,8 @@ import (
 	"hash/crc32"
 	"io"
 	"math/rand/v2"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -196,6 +198,138 @@ func TestProducerWritesPartitionsInOrder(t *testing.T) {
 				t.Fatalf("unexpected record count on the topic; got %d; want %d", got, len(recs))
 			}
 		})
+	}
+}
+
+// keyedRecords returns n records over 100 keys, values "<tag>-<index>".
+func keyedRecords(tag string, n int) []spoolRecord {
+	recs := make([]spoolRecord, n)
+	for i := range recs {
+		recs[i] = spoolRecord{TS: time.Now().UnixMilli(), Key: []byte(fmt.Sprintf("key%d", i%100)), Value: []byte(fmt.Sprintf("%s-%06d", tag, i))}
+	}
+	return recs
+}
+
+func testProducer(addrs ...string) *producer {
+	return newProducer(producerConfig{
+		client:       &kafka.Client{Addr: kafka.TCP(addrs...), Transport: &kafka.Transport{MetadataTTL: 50 * time.Millisecond}},
+		topic:        testTopic,
+		batchBytes:   1 << 20,
+		maxAttempts:  3,
+		writeTimeout: 5 * time.Second,
+		backoffMin:   20 * time.Millisecond,
+		backoffMax:   100 * time.Millisecond,
+		metadataTTL:  time.Hour, // only a moved leader makes it read the metadata again
+	})
+}
+
+// TestProducerOneRequestPerBroker: a produce call sends one request to each
+// broker, carrying a batch for every partition that broker leads.
+func TestProducerOneRequestPerBroker(t *testing.T) {
+	const parts, brokers = 6, 3
+	addrs, c := kafkatest.StartCluster(t, testTopic, parts, brokers)
+	var mu sync.Mutex
+	type request struct {
+		node  int32
+		parts []int32
+	}
+	var reqs []request
+	c.ControlKey(int16(kmsg.Produce), func(r kmsg.Request) (kmsg.Response, error, bool) {
+		req := request{node: c.CurrentNode()}
+		for _, rt := range r.(*kmsg.ProduceRequest).Topics {
+			for _, rp := range rt.Partitions {
+				req.parts = append(req.parts, rp.Partition)
+			}
+		}
+		mu.Lock()
+		reqs = append(reqs, req)
+		mu.Unlock()
+		return nil, nil, false // observe only: the broker handles it
+	})
+	p := testProducer(addrs...)
+	recs := keyedRecords("one", 600)
+	outs := make([]outcome, len(recs))
+	if err := p.produce(context.Background(), recs, outs); err != nil {
+		t.Fatal(err)
+	}
+	for i, o := range outs {
+		if o != outcomeSent {
+			t.Fatalf("record %d: unexpected outcome %d", i, o)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	leaders := map[int32]bool{}
+	seen := map[int32]bool{}
+	for _, r := range reqs {
+		for _, part := range r.parts {
+			if l := c.LeaderFor(testTopic, part); l != r.node {
+				t.Fatalf("partition %d sent to broker %d; its leader is %d", part, r.node, l)
+			}
+			if seen[part] {
+				t.Fatalf("partition %d in two requests; want one batch per partition", part)
+			}
+			seen[part] = true
+		}
+		leaders[r.node] = true
+	}
+	if len(reqs) != len(leaders) || len(seen) != parts {
+		t.Fatalf("unexpected requests %v; want one per broker covering all %d partitions", reqs, parts)
+	}
+	if len(reqs) < 2 {
+		t.Fatalf("unexpected leaders: all %d partitions on one broker; want them spread", parts)
+	}
+	if got := len(kafkatest.ReadAll(t, addrs[0], testTopic)); got != len(recs) {
+		t.Fatalf("unexpected record count on the topic; got %d; want %d", got, len(recs))
+	}
+}
+
+// TestProducerLeaderMoves moves a partition to another broker: the records
+// that fail meanwhile are produced again, the producer reads the new
+// leaders, and every record lands once, in order per key.
+func TestProducerLeaderMoves(t *testing.T) {
+	const parts, brokers = 4, 2
+	addrs, c := kafkatest.StartCluster(t, testTopic, parts, brokers)
+	p := testProducer(addrs...)
+	produceAll := func(recs []spoolRecord) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for len(recs) > 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d records still not sent after 10s", len(recs))
+			}
+			outs := make([]outcome, len(recs))
+			p.produce(context.Background(), recs, outs)
+			failed, _ := keepFailed(newWriterMetrics(nil), nil, recs, outs)
+			recs = failed
+		}
+	}
+	produceAll(keyedRecords("before", 400))
+	const moved = 0
+	from := c.LeaderFor(testTopic, moved)
+	if err := c.MoveTopicPartition(testTopic, moved, (from+1)%brokers); err != nil {
+		t.Fatal(err)
+	}
+	produceAll(keyedRecords("after", 400))
+	produceAll(keyedRecords("last", 40)) // reads the metadata again if a failure asked for it
+	for _, lw := range p.leaders {
+		for _, part := range lw.parts {
+			if l := c.LeaderFor(testTopic, part); l != c.LeaderFor(testTopic, lw.parts[0]) {
+				t.Fatalf("partitions %v grouped under one leader; partition %d is led by %d", lw.parts, part, l)
+			}
+		}
+	}
+	got := kafkatest.ReadAll(t, addrs[0], testTopic)
+	var values []string
+	for _, r := range got {
+		if int(r.Partition) != partitionOf(r.Key, parts) {
+			t.Fatalf("record %q on partition %d; want %d", r.Value, r.Partition, partitionOf(r.Key, parts))
+		}
+		values = append(values, string(r.Value))
+	}
+	slices.Sort(values)
+	if n := len(slices.Compact(values)); n != 840 {
+		t.Fatalf("unexpected distinct records on the topic; got %d; want 840", n)
 	}
 }
 

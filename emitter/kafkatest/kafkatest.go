@@ -58,25 +58,34 @@ type Record struct {
 // inspection.
 func Start(t testing.TB, topic string, partitions int) (string, *kfake.Cluster) {
 	t.Helper()
-	addr, c, _ := start(t, topic, partitions, false)
-	return addr, c
+	addrs, c, _ := start(t, topic, partitions, 1, false)
+	return addrs[0], c
+}
+
+// StartCluster is like Start with several brokers, each leading some of the
+// topic's partitions. It returns every broker's address.
+func StartCluster(t testing.TB, topic string, partitions, brokers int) ([]string, *kfake.Cluster) {
+	t.Helper()
+	addrs, c, _ := start(t, topic, partitions, brokers, false)
+	return addrs, c
 }
 
 // StartGated is like Start, but puts a Gate in front of the broker's listener
 // so the test can freeze or sever the broker while clients are connected.
 func StartGated(t testing.TB, topic string, partitions int) (string, *kfake.Cluster, *Gate) {
 	t.Helper()
-	return start(t, topic, partitions, true)
+	addrs, c, g := start(t, topic, partitions, 1, true)
+	return addrs[0], c, g
 }
 
-func start(t testing.TB, topic string, partitions int, gated bool) (string, *kfake.Cluster, *Gate) {
+func start(t testing.TB, topic string, partitions, brokers int, gated bool) ([]string, *kfake.Cluster, *Gate) {
 	t.Helper()
 	if partitions <= 0 {
 		t.Fatalf("cannot start broker for topic %q: partitions must be positive; got %d", topic, partitions)
 	}
 	var g *Gate
 	opts := []kfake.Opt{
-		kfake.NumBrokers(1),
+		kfake.NumBrokers(brokers),
 		kfake.SeedTopics(int32(partitions), topic),
 		// Consumer tests restart members quickly; other topics (a
 		// ledger) are created on first use.
@@ -110,10 +119,10 @@ func start(t testing.TB, topic string, partitions int, gated bool) (string, *kfa
 		}
 	})
 	addrs := c.ListenAddrs()
-	if len(addrs) != 1 {
-		t.Fatalf("unexpected broker count; got %d; want 1", len(addrs))
+	if len(addrs) != brokers {
+		t.Fatalf("unexpected broker count; got %d; want %d", len(addrs), brokers)
 	}
-	return addrs[0], c, g
+	return addrs, c, g
 }
 
 // Broker is a single kfake broker on a fixed loopback port that keeps its
