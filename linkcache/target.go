@@ -4,11 +4,14 @@ import (
 	"errors"
 	"net/url"
 	"strings"
+
+	"github.com/clickedge/clickedge/tracking"
 )
 
 // Target is a resolved link: the destination and what the click event records
-// about it. All byte fields are views into one buffer built by NewTarget; a Target
-// is immutable and safe to share between goroutines.
+// about it. The byte fields are views into two buffers built by NewTarget (the
+// fields, and their click event encoding); a Target is immutable and safe to
+// share between goroutines.
 type Target struct {
 	// Location is the full destination URL with the partnership's attribution,
 	// before any pass-through parameters of the request.
@@ -25,6 +28,11 @@ type Target struct {
 	Marketplace []byte
 	// Passthrough lets non-reserved request query parameters reach Amazon.
 	Passthrough bool
+
+	// ClickLink is the link's part of a click event (Code to Marketplace,
+	// tracking.AppendLinkJSON) and ClickKey the event's Kafka key, encoded
+	// once here instead of on every click.
+	ClickLink, ClickKey []byte
 
 	size int
 }
@@ -87,7 +95,11 @@ func NewTarget(r *Resolution) (*Target, error) {
 		buf = append(buf, f...)
 		*dst[i] = buf[start:len(buf):len(buf)]
 	}
-	t.size = cap(buf) + 160 // the struct and slice headers
+	enc := tracking.AppendLinkJSON(nil, t.Code, t.Level, t.Program, t.Partner, t.Ad, t.ASIN, t.Marketplace)
+	n = len(enc)
+	enc = tracking.AppendClickKey(enc, t.Program, t.Partner)
+	t.ClickLink, t.ClickKey = enc[:n:n], enc[n:len(enc):len(enc)]
+	t.size = cap(buf) + cap(enc) + 208 // the struct and slice headers
 	return t, nil
 }
 

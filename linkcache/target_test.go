@@ -3,6 +3,8 @@ package linkcache
 import (
 	"net/url"
 	"testing"
+
+	"github.com/clickedge/clickedge/tracking"
 )
 
 func TestNewTarget(t *testing.T) {
@@ -34,6 +36,14 @@ func TestNewTarget(t *testing.T) {
 		}
 		if !ValidLocation(string(tg.Location)) {
 			t.Fatalf("Location %q is not a valid Amazon destination", tg.Location)
+		}
+		// The pre-encoded event part is the link's fields as a click encodes them.
+		c := tracking.Click{Code: tg.Code, Level: tg.Level, Program: tg.Program, Partner: tg.Partner, Ad: tg.Ad, ASIN: tg.ASIN, Marketplace: tg.Marketplace}
+		if got, want := string((&tracking.Click{}).AppendJSONWithLink(nil, tg.ClickLink)), string(c.AppendJSON(nil)); got != want {
+			t.Fatalf("unexpected event with ClickLink; got %s; want %s", got, want)
+		}
+		if got, want := string(tg.ClickKey), string(c.AppendKey(nil)); got != want {
+			t.Fatalf("unexpected ClickKey; got %q; want %q", got, want)
 		}
 	}
 	f(Resolution{Code: "x", Level: LevelProgram, Program: "p", Partner: "r", Prog: us, Partnership: assoc},

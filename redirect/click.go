@@ -20,6 +20,8 @@ type clickScratch struct {
 
 var clickPool = sync.Pool{New: func() any { return &clickScratch{value: make([]byte, 0, 1024), key: make([]byte, 0, 64)} }}
 
+// Header names in fasthttp's canonical form, so peeking them skips
+// normalizing the name on every request.
 var (
 	hdrPurpose    = []byte("Purpose")
 	hdrSecPurpose = []byte("Sec-Purpose")
@@ -35,15 +37,7 @@ func (h *Handler) emit(ctx *fasthttp.RequestCtx, start time.Time, key []byte, t 
 	c.Reset()
 	c.ID = h.ids.AppendAt(c.ID, start)
 	c.TS = start.UnixMilli()
-	if t != nil {
-		c.Code = append(c.Code, t.Code...)
-		c.Level = append(c.Level, t.Level...)
-		c.Program = append(c.Program, t.Program...)
-		c.Partner = append(c.Partner, t.Partner...)
-		c.Ad = append(c.Ad, t.Ad...)
-		c.ASIN = append(c.ASIN, t.ASIN...)
-		c.Marketplace = append(c.Marketplace, t.Marketplace...)
-	} else if len(key) < 2 || key[1] != '/' {
+	if t == nil && (len(key) < 2 || key[1] != '/') {
 		c.Code = append(c.Code, key...) // an unknown short code
 	}
 	c.Method = append(c.Method, ctx.Method()...)
@@ -53,17 +47,23 @@ func (h *Handler) emit(ctx *fasthttp.RequestCtx, start time.Time, key []byte, t 
 		Method:      ctx.Method(),
 		UserAgent:   hdr.UserAgent(),
 		Referer:     hdr.Referer(),
-		Purpose:     hdr.PeekBytes(hdrPurpose),
-		SecPurpose:  hdr.PeekBytes(hdrSecPurpose),
-		SecCHUA:     hdr.PeekBytes(hdrSecCHUA),
+		Purpose:     hdr.PeekCanonical(hdrPurpose),
+		SecPurpose:  hdr.PeekCanonical(hdrSecPurpose),
+		SecCHUA:     hdr.PeekCanonical(hdrSecCHUA),
 		QueryString: ctx.URI().QueryString(),
 		ClientIP:    h.ClientIP(ctx),
 	}
 	h.classifier.Classify(c, &r)
 	c.SetSubIDs(r.QueryString)
 	c.Edge = append(c.Edge, h.edgeName...)
-	s.value = c.AppendJSON(s.value[:0])
-	s.key = c.AppendKey(s.key[:0])
-	h.emitter.Emit(s.key, s.value)
+	if t != nil {
+		// The link's fields and the key come encoded with the cached link.
+		s.value = c.AppendJSONWithLink(s.value[:0], t.ClickLink)
+		h.emitter.Emit(t.ClickKey, s.value)
+	} else {
+		s.value = c.AppendJSON(s.value[:0])
+		s.key = c.AppendKey(s.key[:0])
+		h.emitter.Emit(s.key, s.value)
+	}
 	clickPool.Put(s)
 }

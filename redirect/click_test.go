@@ -97,12 +97,16 @@ func TestClickEventsFieldByField(t *testing.T) {
 	e.click("GET", "/nope", map[string]string{"User-Agent": curlUA})
 	e.click("GET", "/pick", map[string]string{"User-Agent": chromeUA, "Sec-Purpose": "prefetch;prerender"})
 	e.click("GET", "/pick", map[string]string{"User-Agent": chromeUA, "X-Forwarded-For": "192.0.2.55"})
+	// Header names in any case: the legacy prefetch header and a headless
+	// browser's client hint.
+	e.click("GET", "/c/bob/spring/us", map[string]string{"User-Agent": chromeUA, "PURPOSE": "prefetch"})
+	e.click("GET", "/pick", map[string]string{"User-Agent": chromeUA, "sec-ch-ua": `"HeadlessChrome";v="131"`})
 	e.click("GET", "/not.a.link", map[string]string{"User-Agent": chromeUA})
 	e.click("POST", "/pick", map[string]string{"User-Agent": chromeUA})
 
 	got := e.events()
-	if len(got) != 6 {
-		t.Fatalf("unexpected number of events; got %d; want 6 (no event for bad paths or methods)", len(got))
+	if len(got) != 8 {
+		t.Fatalf("unexpected number of events; got %d; want 8 (no event for bad paths or methods)", len(got))
 	}
 	byOrder := map[string]*tracking.Click{}
 	ids := map[string]bool{}
@@ -115,8 +119,8 @@ func TestClickEventsFieldByField(t *testing.T) {
 			t.Fatalf("unexpected edge, ts or id in %+v", c)
 		}
 	}
-	if len(ids) != 6 {
-		t.Fatalf("unexpected click IDs; got %d distinct; want 6", len(ids))
+	if len(ids) != 8 {
+		t.Fatalf("unexpected click IDs; got %d distinct; want 8", len(ids))
 	}
 	eq := func(what string, got []byte, want string) {
 		t.Helper()
@@ -162,6 +166,12 @@ func TestClickEventsFieldByField(t *testing.T) {
 	c = byOrder["GET nope  library"]
 	if c == nil || c.Status != 404 || len(c.Partner) != 0 || string(c.AppendKey(nil)) != "unknown" {
 		t.Fatalf("unexpected unknown-link click %+v in %v", c, keys(byOrder))
+	}
+	if c := byOrder["GET  us prefetch"]; c == nil || !c.Bot {
+		t.Fatalf("missing the legacy prefetch click in %v", keys(byOrder))
+	}
+	if c := byOrder["GET pick us headless"]; c == nil || !c.Bot || c.Device != tracking.DeviceBot {
+		t.Fatalf("missing the headless click in %v", keys(byOrder))
 	}
 	if c := byOrder["GET pick us prefetch"]; c == nil || !c.Bot {
 		t.Fatalf("missing the prefetch click in %v", keys(byOrder))

@@ -99,13 +99,38 @@ func (c *Click) Reset() {
 // AppendKey appends the Kafka message key of c to dst:
 // "<program>:<partner>", or "unknown" when Program is empty, so that one
 // contract's clicks stay ordered on one partition.
-func (c *Click) AppendKey(dst []byte) []byte {
-	if len(c.Program) == 0 {
+func (c *Click) AppendKey(dst []byte) []byte { return AppendClickKey(dst, c.Program, c.Partner) }
+
+// AppendClickKey appends the Kafka message key of a click on program and
+// partner to dst (see Click.AppendKey).
+func AppendClickKey(dst, program, partner []byte) []byte {
+	if len(program) == 0 {
 		return append(dst, "unknown"...)
 	}
-	dst = append(dst, c.Program...)
+	dst = append(dst, program...)
 	dst = append(dst, ':')
-	return append(dst, c.Partner...)
+	return append(dst, partner...)
+}
+
+// AppendLinkJSON appends the link fields of a click event as AppendJSON
+// writes them, from "code" to "marketplace" with the comma before "code".
+// A link's fields are the same on every click: a cache that keeps this
+// encoding with the link lets AppendJSONWithLink skip encoding them per click.
+func AppendLinkJSON(dst, code, level, program, partner, ad, asin, marketplace []byte) []byte {
+	dst = append(dst, `,"code":`...)
+	dst = appendJSONString(dst, code)
+	dst = append(dst, `,"level":`...)
+	dst = appendJSONString(dst, level)
+	dst = append(dst, `,"program":`...)
+	dst = appendJSONString(dst, program)
+	dst = append(dst, `,"partner":`...)
+	dst = appendJSONString(dst, partner)
+	dst = append(dst, `,"ad":`...)
+	dst = appendJSONString(dst, ad)
+	dst = append(dst, `,"asin":`...)
+	dst = appendJSONString(dst, asin)
+	dst = append(dst, `,"marketplace":`...)
+	return appendJSONString(dst, marketplace)
 }
 
 // AppendJSON appends c to dst as one JSON object of the click event v1 and
@@ -116,26 +141,33 @@ func (c *Click) AppendKey(dst []byte) []byte {
 // RFC 8259; invalid UTF-8 is written as U+FFFD. It uses no reflection and
 // does not allocate when dst has capacity.
 func (c *Click) AppendJSON(dst []byte) []byte {
+	dst = c.appendJSONHead(dst)
+	dst = AppendLinkJSON(dst, c.Code, c.Level, c.Program, c.Partner, c.Ad, c.ASIN, c.Marketplace)
+	return c.appendJSONTail(dst)
+}
+
+// AppendJSONWithLink is AppendJSON with the link fields (Code to
+// Marketplace) taken from link, as encoded by AppendLinkJSON, instead of
+// from c.
+func (c *Click) AppendJSONWithLink(dst, link []byte) []byte {
+	dst = c.appendJSONHead(dst)
+	dst = append(dst, link...)
+	return c.appendJSONTail(dst)
+}
+
+// appendJSONHead appends the event's fields before the link's: v, id, ts.
+func (c *Click) appendJSONHead(dst []byte) []byte {
 	dst = append(dst, `{"v":`...)
 	dst = strconv.AppendInt(dst, ClickVersion, 10)
 	dst = append(dst, `,"id":`...)
 	dst = appendJSONString(dst, c.ID)
 	dst = append(dst, `,"ts":`...)
-	dst = strconv.AppendInt(dst, c.TS, 10)
-	dst = append(dst, `,"code":`...)
-	dst = appendJSONString(dst, c.Code)
-	dst = append(dst, `,"level":`...)
-	dst = appendJSONString(dst, c.Level)
-	dst = append(dst, `,"program":`...)
-	dst = appendJSONString(dst, c.Program)
-	dst = append(dst, `,"partner":`...)
-	dst = appendJSONString(dst, c.Partner)
-	dst = append(dst, `,"ad":`...)
-	dst = appendJSONString(dst, c.Ad)
-	dst = append(dst, `,"asin":`...)
-	dst = appendJSONString(dst, c.ASIN)
-	dst = append(dst, `,"marketplace":`...)
-	dst = appendJSONString(dst, c.Marketplace)
+	return strconv.AppendInt(dst, c.TS, 10)
+}
+
+// appendJSONTail appends the event's fields after the link's, from method
+// to edge, and closes the object.
+func (c *Click) appendJSONTail(dst []byte) []byte {
 	dst = append(dst, `,"method":`...)
 	dst = appendJSONString(dst, c.Method)
 	dst = append(dst, `,"status":`...)

@@ -93,6 +93,25 @@ func TestAppendJSONString(t *testing.T) {
 	}
 }
 
+// TestAppendJSONWithLink: a pre-encoded link part gives the same event as
+// the link's fields on the click, also for fields that need escaping.
+func TestAppendJSONWithLink(t *testing.T) {
+	for _, code := range []string{"summer-sale", "", "q\"uote\x00\xff\u2028"} {
+		c := sampleClick()
+		c.Code = []byte(code)
+		want := string(c.AppendJSON([]byte("prefix:")))
+		link := AppendLinkJSON([]byte("junk"), c.Code, c.Level, c.Program, c.Partner, c.Ad, c.ASIN, c.Marketplace)[4:]
+		bare := c
+		bare.Code, bare.Level, bare.Program, bare.Partner, bare.Ad, bare.ASIN, bare.Marketplace = nil, nil, nil, nil, nil, nil, nil
+		if got := string(bare.AppendJSONWithLink([]byte("prefix:"), link)); got != want {
+			t.Fatalf("unexpected JSON with a pre-encoded link; got %q; want %q", got, want)
+		}
+		if got, want := string(AppendClickKey(nil, c.Program, c.Partner)), string(c.AppendKey(nil)); got != want {
+			t.Fatalf("unexpected key; got %q; want %q", got, want)
+		}
+	}
+}
+
 func TestAppendJSONIsValidJSON(t *testing.T) {
 	c := sampleClick()
 	c.SubID1 = []byte("\"}{\x00\xff")
