@@ -8,7 +8,6 @@ import (
 
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/compress"
-	"github.com/segmentio/kafka-go/compress/snappy"
 	"go.uber.org/zap"
 )
 
@@ -271,7 +270,7 @@ func compressionCodec(name string) (compress.Codec, error) {
 	case "none":
 		return nil, nil
 	case "snappy":
-		return &snappy.Codec{Framing: snappy.Framed, Compression: snappy.FasterCompression}, nil
+		return newXerialSnappy(), nil
 	case "lz4":
 		return kafka.Lz4.Codec(), nil
 	case "zstd":

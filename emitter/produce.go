@@ -113,7 +113,11 @@ func (b *batchBuilder) add(key, value []byte, ts int64) {
 func (b *batchBuilder) finish(codec compress.Codec) ([]byte, error) {
 	var attrs int16
 	out := b.recs
-	if codec != nil {
+	if ca, ok := codec.(compressedAppender); ok {
+		attrs = int16(codec.Code())
+		out = ca.appendCompressed(append(b.zbuf[:0], zeroPrefix[:]...), b.recs[prefixSize:])
+		b.zbuf = out
+	} else if codec != nil {
 		attrs = int16(codec.Code())
 		w := bytes.NewBuffer(append(b.zbuf[:0], zeroPrefix[:]...))
 		cw := codec.NewWriter(w)
