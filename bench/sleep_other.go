@@ -7,18 +7,22 @@ import (
 	"time"
 )
 
-// sleeper sleeps on runtime timers; see sleep_linux.go for why Linux does
-// better.
-type sleeper struct{}
+// sleeper sleeps on one runtime timer, reset for every wait; see
+// sleep_linux.go for why Linux does better and why the timer is reused.
+type sleeper struct{ t *time.Timer }
 
 func newSleeper(time.Duration) *sleeper { return &sleeper{} }
 
 func (s *sleeper) sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
+	if s.t == nil {
+		s.t = time.NewTimer(d)
+	} else {
+		s.t.Reset(d) // since Go 1.23 a Reset timer never delivers an earlier expiry
+	}
 	select {
-	case <-t.C:
+	case <-s.t.C:
 	case <-ctx.Done():
+		s.t.Stop()
 	}
 }
 

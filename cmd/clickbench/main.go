@@ -111,6 +111,7 @@ func run(ctx context.Context, args []string) error {
 	verifyTimeout := fs.Duration("verify.timeout", 60*time.Second, "bound on waiting for the run's click events")
 	quiet := fs.Bool("quiet", false, "no progress line")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the load generator itself to this file")
+	memProfile := fs.String("memprofile", "", "write an allocation profile of the load generator itself to this file at the end")
 	if err := parse(fs, args, false); err != nil {
 		return err
 	}
@@ -124,6 +125,18 @@ func run(ctx context.Context, args []string) error {
 			return fmt.Errorf("cannot start CPU profile: %w", err)
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if *memProfile != "" {
+		f, err := os.Create(*memProfile)
+		if err != nil {
+			return fmt.Errorf("cannot create -memprofile %q: %w", *memProfile, err)
+		}
+		defer func() {
+			if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+				fmt.Fprintf(os.Stderr, "clickbench: cannot write allocation profile: %s\n", err)
+			}
+			f.Close()
+		}()
 	}
 	if *target == "" {
 		return errors.New("-target is required, e.g. -target http://127.0.0.1:8080")
