@@ -95,8 +95,20 @@ func parseHop(b []byte) (netip.Addr, bool) {
 	return netip.Addr{}, false
 }
 
+// peerAddr returns the request's TCP peer: the address the connection
+// parsed when it was accepted, or, for a connection not accepted by a
+// Server (tests), ctx's remote address.
 func peerAddr(ctx *fasthttp.RequestCtx) netip.Addr {
-	if ta, ok := ctx.RemoteAddr().(*net.TCPAddr); ok {
+	if dc, ok := ctx.Conn().(*deadlineConn); ok {
+		return dc.peer
+	}
+	return tcpPeer(ctx.RemoteAddr())
+}
+
+// tcpPeer returns the address of a TCP peer, IPv4 unmapped; the zero Addr
+// for other networks.
+func tcpPeer(addr net.Addr) netip.Addr {
+	if ta, ok := addr.(*net.TCPAddr); ok {
 		if a, ok := netip.AddrFromSlice(ta.IP); ok {
 			return a.Unmap()
 		}

@@ -2,6 +2,7 @@ package redirect
 
 import (
 	"net"
+	"net/netip"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -50,7 +51,7 @@ func (dl *deadlineListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &deadlineConn{Conn: c, limits: dl.limits}, nil
+	return &deadlineConn{Conn: c, limits: dl.limits, peer: tcpPeer(c.RemoteAddr())}, nil
 }
 
 // deadlineConn tracks where a connection is in its request cycle: a read
@@ -65,6 +66,7 @@ func (dl *deadlineListener) Accept() (net.Conn, error) {
 type deadlineConn struct {
 	net.Conn
 	limits *Limits
+	peer   netip.Addr // the TCP peer, parsed once per connection
 
 	served    bool      // a response was written
 	inRequest bool      // a read returned bytes since the last write
