@@ -24,14 +24,9 @@ import (
 // them. Measured on 2 vCPUs against the baseline, generator on one core
 // (p50/p99): 5 000/s 0.16/0.58 ms with nanosleep vs 0.63/1.41 ms with timers;
 // 20 000/s 0.14/2.2 vs 0.17/2.6; 40 000/s 0.90/6.6 vs 0.12/3.6.
-//
-// One runtime timer is reset for every wait: a new timer per slot (35 000 a
-// second at half the edge's rate) made garbage enough for a GC cycle every
-// second or two, whose pauses on the generator's core showed up as the
-// latency of every target.
 type sleeper struct {
 	precise bool
-	t       *time.Timer
+	timer
 }
 
 // preciseMinInterval is the slot interval below which the pacer uses runtime
@@ -64,20 +59,6 @@ func (s *sleeper) sleep(ctx context.Context, d time.Duration) {
 	if d > 0 {
 		ts := syscall.NsecToTimespec(int64(d))
 		_ = syscall.Nanosleep(&ts, nil)
-	}
-}
-
-// wait waits d on the sleeper's runtime timer, or until ctx ends.
-func (s *sleeper) wait(ctx context.Context, d time.Duration) {
-	if s.t == nil {
-		s.t = time.NewTimer(d)
-	} else {
-		s.t.Reset(d) // since Go 1.23 a Reset timer never delivers an earlier expiry
-	}
-	select {
-	case <-s.t.C:
-	case <-ctx.Done():
-		s.t.Stop()
 	}
 }
 
