@@ -295,10 +295,12 @@ func (pb *partBatch) recordSet() protocol.RawRecordSet {
 	return protocol.RawRecordSet{Reader: pb.rd}
 }
 
-// abandon gives the partition fresh buffers: kafka-go's connection
-// goroutine may still be reading the old ones for a request given up on.
+// abandon is called when a request carrying the batch was given up on:
+// kafka-go's connection goroutine may still be reading it. The batch's bytes
+// are never written again, so a retry sends them through a new reader; the
+// builder gets fresh buffers for the next batch.
 func (pb *partBatch) abandon() {
-	pb.b.recs, pb.b.zbuf, pb.batch, pb.rd = nil, nil, nil, nil
+	pb.b.recs, pb.b.zbuf, pb.rd = nil, nil, nil
 }
 
 // leaderWriter writes the partitions one broker leads: each round sends the

@@ -372,3 +372,48 @@ func BenchmarkBatchBuilder(b *testing.B) {
 		})
 	}
 }
+
+// TestProducerRetriesAfterTimeout freezes the broker so that the first
+// attempt times out, and lets it answer again during the retries: the
+// retries resend the batch the abandoned attempt carried, and every record
+// reported sent is on the topic.
+func TestProducerRetriesAfterTimeout(t *testing.T) {
+	addr, _, gate := kafkatest.StartGated(t, testTopic, 3)
+	p := newProducer(producerConfig{
+		client:       &kafka.Client{Addr: kafka.TCP(addr), Transport: &kafka.Transport{}},
+		topic:        testTopic,
+		batchBytes:   1 << 20,
+		maxAttempts:  4,
+		writeTimeout: 300 * time.Millisecond,
+		backoffMin:   50 * time.Millisecond,
+		backoffMax:   50 * time.Millisecond,
+		metadataTTL:  time.Hour,
+	})
+	outs := make([]outcome, 1)
+	if err := p.produce(context.Background(), keyedRecords("warm", 1), outs); err != nil {
+		t.Fatal(err) // metadata read and connection made while the broker answers
+	}
+	gate.Freeze()
+	time.AfterFunc(400*time.Millisecond, gate.Open)
+	recs := keyedRecords("retried", 300)
+	outs = make([]outcome, len(recs))
+	err := p.produce(context.Background(), recs, outs)
+	sent := map[string]bool{}
+	for i, o := range outs {
+		if o == outcomeSent {
+			sent[string(recs[i].Value)] = true
+		}
+	}
+	if err != nil || len(sent) != len(recs) {
+		t.Fatalf("%d of %d records sent, error %v; want the retries after the broker came back to deliver all", len(sent), len(recs), err)
+	}
+	on := map[string]bool{}
+	for _, r := range kafkatest.ReadAll(t, addr, testTopic) {
+		on[string(r.Value)] = true
+	}
+	for v := range sent {
+		if !on[v] {
+			t.Fatalf("record %q reported sent but not on the topic", v)
+		}
+	}
+}
