@@ -264,6 +264,14 @@ func (c *Cache) resolve(key string) (*Target, Status) {
 		st Status
 	}
 	v, _, _ := c.flight.Do(key, func() (any, error) {
+		// A resolution that finished between the caller's lookup and this
+		// call has filled the entry: use it rather than ask Redis again.
+		if e := c.fresh(key); e != nil {
+			if e.t != nil {
+				return result{e.t, Hit}, nil
+			}
+			return result{nil, NotFound}, nil
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), c.cfg.LookupTimeout)
 		defer cancel()
 		gen, epoch := c.gen.Load(), c.epoch.Load()
@@ -287,6 +295,18 @@ func (c *Cache) resolve(key string) (*Target, Status) {
 	})
 	r := v.(result)
 	return r.t, r.st
+}
+
+// fresh returns key's entry when it is cached and fresh, else nil.
+func (c *Cache) fresh(key string) *entry {
+	s := c.shard([]byte(key))
+	s.mu.RLock()
+	e := s.m[key]
+	s.mu.RUnlock()
+	if e == nil || c.now() >= e.expires || e.gen != c.gen.Load() {
+		return nil
+	}
+	return e
 }
 
 // refreshLoop refreshes stale entries one at a time. A failure leaves the stale
