@@ -30,52 +30,11 @@ LINKS=${LINKS:-1000}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 
-die() { echo "ab.sh: $*" >&2; exit 1; }
-log() { echo "ab.sh: $*" >&2; }
-
-[ -f go.mod ] && grep -q '^module github.com/clickedge/clickedge' go.mod || die "run it from the repository root"
-[ $# -ge 2 ] || die "give at least two builds: bench/ab.sh BUILD[=FLAGS] BUILD[=FLAGS]..."
-for tool in go git redis-server taskset curl wrk bc; do
-	command -v "$tool" >/dev/null || die "$tool is missing (apt-get install -y redis-server util-linux curl wrk bc)"
-done
-
-WORK=$(mktemp -d -t clickedge-ab.XXXXXX)
-PIDS=()   # the infrastructure and the baseline
-EDGE_PID= # the edge being measured
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM
-	[ -n "$EDGE_PID" ] && PIDS+=("$EDGE_PID")
-	for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-	for pid in "${PIDS[@]}"; do
-		for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$pid" 2>/dev/null || true
-	done
-	git worktree prune 2>/dev/null || true
-	rm -rf "$WORK"
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-free_port() {
-	local p lo
-	lo=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
-	while :; do
-		p=$((10000 + RANDOM % (lo - 10000)))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"
-			return
-		fi
-	done
-}
-wait_http() {
-	for _ in $(seq 100); do
-		curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	die "$1 did not come up"
-}
+[ $# -ge 2 ] || { echo "ab.sh: give at least two builds: bench/ab.sh BUILD[=FLAGS] BUILD[=FLAGS]..." >&2; exit 1; }
+TOOLS="git redis-server wrk bc"
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+on_exit() { git worktree prune 2>/dev/null || true; }
 
 # The builds: NAMES[i] for the table, BINS[i] to run, FLAGS[i] to add.
 NAMES=() BINS=() FLAGS=()
@@ -102,42 +61,15 @@ CB=$WORK/clickbench
 REDIS_PORT=$(free_port) KAFKA_PORT=$(free_port) BASE_PORT=$(free_port)
 EDGE_PORT=$(free_port) INTERNAL_PORT=$(free_port)
 TOKEN=ab-$RANDOM$RANDOM
-taskset -c "$LOAD_CPU" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$WORK" >"$WORK/redis.log" 2>&1 &
-PIDS+=($!)
-taskset -c "$LOAD_CPU" env GOMAXPROCS=1 "$CB" broker -listen "127.0.0.1:$KAFKA_PORT" -topic clicks -partitions 3 >"$WORK/broker.log" 2>&1 &
-PIDS+=($!)
-taskset -c "$SERVER_CPU" env GOMAXPROCS=1 "$CB" baseline -listen "127.0.0.1:$BASE_PORT" >"$WORK/baseline.log" 2>&1 &
-BASE_PID=$!
-PIDS+=($!)
-for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT") 2>/dev/null && (exec 3<>"/dev/tcp/127.0.0.1/$KAFKA_PORT") 2>/dev/null && break; sleep 0.1; done
+start_infra "$CB"
+start baseline "$SERVER_CPU" env GOMAXPROCS=1 "$CB" baseline -listen "127.0.0.1:$BASE_PORT"
 wait_http "http://127.0.0.1:$BASE_PORT/"
-
-# The wrk script: the seeded links in turn, each a browser click with a
-# referrer, a sub-ID and a client address from the trusted proxy.
-cat >"$WORK/links.lua" <<'LUA'
-local reqs, n = {}, 0
-init = function(args)
-	for line in io.lines(args[1]) do
-		n = n + 1
-		reqs[n] = wrk.format("GET", line .. "?subId1=ab", {
-			["User-Agent"] = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
-			["Referer"] = "https://t.co/",
-			["X-Forwarded-For"] = "203.0." .. (n % 256) .. "." .. (n % 250 + 1),
-		})
-	end
-end
-local i = 0
-request = function()
-	i = i % n + 1
-	return reqs[i]
-end
-LUA
 
 # measure PID PORT: one wrk run; prints "req/s user_us sys_us" per request.
 measure() {
 	local pid=$1 port=$2 u0 s0 u1 s1 out n rps
 	read -r u0 s0 < <(awk '{print $14, $15}' "/proc/$pid/stat")
-	out=$(taskset -c "$LOAD_CPU" wrk -t1 -c "$CONNECTIONS" -d "${DURATION}s" -s "$WORK/links.lua" "http://127.0.0.1:$port" -- "$WORK/links.txt")
+	out=$(taskset -c "$LOAD_CPU" wrk -t1 -c "$CONNECTIONS" -d "${DURATION}s" -s bench/links.lua "http://127.0.0.1:$port" -- "$WORK/links.txt" ab)
 	read -r u1 s1 < <(awk '{print $14, $15}' "/proc/$pid/stat")
 	n=$(echo "$out" | awk '/requests in/ {print $1}')
 	rps=$(echo "$out" | awk '/Requests\/sec/ {printf "%.0f", $2}')
@@ -149,26 +81,25 @@ ROWS=()
 for r in $(seq "$ROUNDS"); do
 	for i in "${!BINS[@]}"; do
 		# shellcheck disable=SC2086 # FLAGS are words
-		taskset -c "$SERVER_CPU" env GOMAXPROCS=1 "${BINS[i]}" serve \
+		start "edge-$i" "$SERVER_CPU" env GOMAXPROCS=1 "${BINS[i]}" serve \
 			-http.listenAddr "127.0.0.1:$EDGE_PORT" -http.internalListenAddr "127.0.0.1:$INTERNAL_PORT" \
 			-http.trustedProxies 127.0.0.1 -redis.addr "127.0.0.1:$REDIS_PORT" \
 			-kafka.brokers "127.0.0.1:$KAFKA_PORT" -kafka.topic clicks -spool.dir "$WORK/spool-$i" \
 			-admin.token "$TOKEN" -tracking.visitorKey ab-visitor-key-0123456789 -edge.name ab \
-			-http.shutdownDelay 0 -log.level warn ${FLAGS[i]} >"$WORK/edge-$i.log" 2>&1 &
-		EDGE_PID=$!
+			-http.shutdownDelay 0 -log.level warn ${FLAGS[i]}
+		pidvar=PID_edge_$i
+		edge=${!pidvar}
 		wait_http "http://127.0.0.1:$INTERNAL_PORT/ready"
 		if [ ! -s "$WORK/links.txt" ]; then
 			"$CB" seed -admin "http://127.0.0.1:$INTERNAL_PORT" -admin.token "$TOKEN" -links "$LINKS" -out "$WORK/links.txt" >/dev/null 2>&1 ||
-				die "cannot seed links: $(tail -3 "$WORK/edge-$i.log")"
+				die "cannot seed links"
 		fi
-		read -r rps user sys < <(measure "$EDGE_PID" "$EDGE_PORT")
+		read -r rps user sys < <(measure "$edge" "$EDGE_PORT")
 		log "round $r, ${NAMES[i]}: $rps req/s, user $user µs, system $sys µs per request"
 		ROWS+=("$i $rps $user $sys")
-		kill -TERM "$EDGE_PID"
-		wait "$EDGE_PID" 2>/dev/null || true
-		EDGE_PID=
+		stop "$edge"
 	done
-	read -r rps user sys < <(measure "$BASE_PID" "$BASE_PORT")
+	read -r rps user sys < <(measure "$PID_baseline" "$BASE_PORT")
 	log "round $r, fasthttp baseline: $rps req/s, user $user µs, system $sys µs per request"
 	ROWS+=("b $rps $user $sys")
 done

@@ -41,76 +41,9 @@ SKIP_WRK=${SKIP_WRK:-0}
 SKIP_LOSS=${SKIP_LOSS:-0}
 COMPRESSION=${COMPRESSION:-snappy}
 
-die() {
-	echo "run.sh: $*" >&2
-	for f in "${WORK:-/nonexistent}"/*.log; do
-		[ -s "$f" ] && { echo "--- ${f##*/}" >&2; tail -5 "$f" >&2; }
-	done
-	exit 1
-}
-log() { echo "run.sh: $*" >&2; }
-
-[ -f go.mod ] && grep -q '^module github.com/clickedge/clickedge' go.mod || die "run it from the repository root"
-for tool in go redis-server taskset curl; do
-	command -v "$tool" >/dev/null || die "$tool is missing (apt-get install -y redis-server util-linux curl)"
-done
-ncpu=$(nproc)
-[ "$SERVER_CPU" -lt "$ncpu" ] && [ "$LOAD_CPU" -lt "$ncpu" ] || die "SERVER_CPU=$SERVER_CPU and LOAD_CPU=$LOAD_CPU must be below the $ncpu CPUs"
-
-WORK=$(mktemp -d -t clickbench.XXXXXX)
-PIDS=()
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM
-	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
-		kill -TERM "${PIDS[i]}" 2>/dev/null || true
-	done
-	for pid in "${PIDS[@]}"; do
-		for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$pid" 2>/dev/null || true
-	done
-	rm -rf "$WORK"
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# free_port prints a loopback TCP port nobody listens on, below the
-# ephemeral range (outgoing connections cannot take it meanwhile).
-free_port() {
-	local p lo
-	lo=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
-	while :; do
-		p=$((10000 + RANDOM % (lo - 10000)))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"
-			return
-		fi
-	done
-}
-
-# start NAME CPU CMD...: runs CMD pinned to CPU in the background, output in
-# $WORK/NAME.log.
-start() {
-	local name=$1 cpu=$2
-	shift 2
-	taskset -c "$cpu" "$@" >"$WORK/$name.log" 2>&1 &
-	PIDS+=($!)
-	eval "PID_${name//-/_}=$!"
-}
-
-# wait_http URL: waits up to 10 s for URL to answer.
-wait_http() {
-	for _ in $(seq 100); do
-		curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	die "$1 did not come up"
-}
-
-# cpu_ticks PID: user+system clock ticks the process (all threads) used.
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-CLK_TCK=$(getconf CLK_TCK)
+TOOLS="redis-server bc"
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 log "building"
 go build -trimpath -o "$WORK/clickedge" ./cmd/clickedge
@@ -129,9 +62,7 @@ ROLLUP_PORT=$(free_port)
 TOKEN=bench-$RANDOM$RANDOM
 
 log "starting redis-server, broker, edge, baseline on loopback"
-start redis "$LOAD_CPU" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$WORK"
-start broker "$LOAD_CPU" env GOMAXPROCS=1 "$CB" broker -listen "127.0.0.1:$KAFKA_PORT" -topic clicks -partitions 3
-for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT") 2>/dev/null && (exec 3<>"/dev/tcp/127.0.0.1/$KAFKA_PORT") 2>/dev/null && break; sleep 0.1; done
+start_infra "$CB"
 start edge "$SERVER_CPU" env GOMAXPROCS=1 "$CE" serve \
 	-http.listenAddr "127.0.0.1:$EDGE_PORT" -http.internalListenAddr "127.0.0.1:$INTERNAL_PORT" \
 	-http.trustedProxies 127.0.0.1 -redis.addr "127.0.0.1:$REDIS_PORT" \
@@ -242,28 +173,8 @@ for i in "${!URLS[@]}"; do load "$i" closed -duration "$DURATION"; done
 WRK_ROWS=()
 if [ "$SKIP_WRK" = 0 ] && command -v wrk >/dev/null; then
 	log "2/4 closed loop, wrk, $DURATION each"
-	# wrk cycles through the seeded links with browser headers, one request
-	# per link in file order (no Zipf: wrk's script is kept cheap).
-	cat >"$WORK/links.lua" <<'LUA'
-local reqs, n = {}, 0
-init = function(args)
-	for line in io.lines(args[1]) do
-		n = n + 1
-		reqs[n] = wrk.format("GET", line .. "?subId1=wrk", {
-			["User-Agent"] = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
-			["Referer"] = "https://t.co/",
-			["X-Forwarded-For"] = "203.0." .. (n % 256) .. "." .. (n % 250 + 1),
-		})
-	end
-end
-local i = 0
-request = function()
-	i = i % n + 1
-	return reqs[i]
-end
-LUA
 	for i in "${!URLS[@]}"; do
-		taskset -c "$LOAD_CPU" wrk -t1 -c "$CONNECTIONS" -d "${DURATION%s}s" --latency -s "$WORK/links.lua" "${URLS[i]}" -- "$WORK/links.txt" >"$OUT/wrk-$i.txt" 2>&1
+		taskset -c "$LOAD_CPU" wrk -t1 -c "$CONNECTIONS" -d "${DURATION%s}s" --latency -s bench/links.lua "${URLS[i]}" -- "$WORK/links.txt" wrk >"$OUT/wrk-$i.txt" 2>&1
 		rps=$(awk '/^Requests\/sec/ {print $2}' "$OUT/wrk-$i.txt")
 		lat=$(awk '/Latency Distribution/ {f=1; next} f && NF==2 {printf "%s ", $2} /^ +99%/ {f=0}' "$OUT/wrk-$i.txt")
 		WRK_RPS[i]=$rps
