@@ -213,12 +213,7 @@ func BenchmarkSpoolAppend(b *testing.B) {
 				b.Fatalf("cannot open spool: %s", err)
 			}
 			defer sp.close()
-			recs := make([]spoolRecord, 100)
-			size := 0
-			for i := range recs {
-				recs[i] = spoolRecord{TS: 1, Key: clickKey(i), Value: clickValue(i)}
-				size += recs[i].encodedSize()
-			}
+			recs, size := clickRecords(100)
 			b.ReportAllocs()
 			b.SetBytes(int64(size))
 			b.ResetTimer()
@@ -236,6 +231,18 @@ func BenchmarkSpoolAppend(b *testing.B) {
 	}
 }
 
+// clickRecords returns n spool records of click events and their encoded
+// size in the spool.
+func clickRecords(n int) ([]spoolRecord, int) {
+	recs := make([]spoolRecord, n)
+	size := 0
+	for i := range recs {
+		recs[i] = spoolRecord{TS: 1, Key: clickKey(i), Value: clickValue(i)}
+		size += recs[i].encodedSize()
+	}
+	return recs, size
+}
+
 // BenchmarkSpoolReplayRead measures reading spooled events back.
 func BenchmarkSpoolReplayRead(b *testing.B) {
 	sp, _, err := openSpool(spoolConfig{dir: b.TempDir(), maxBytes: 1 << 40, segmentBytes: 16 << 20, syncInterval: time.Second, log: nopLogger}, true)
@@ -243,12 +250,7 @@ func BenchmarkSpoolReplayRead(b *testing.B) {
 		b.Fatalf("cannot open spool: %s", err)
 	}
 	defer sp.close()
-	recs := make([]spoolRecord, 1000)
-	size := 0
-	for i := range recs {
-		recs[i] = spoolRecord{TS: 1, Key: clickKey(i), Value: clickValue(i)}
-		size += recs[i].encodedSize()
-	}
+	recs, size := clickRecords(1000)
 	b.ReportAllocs()
 	b.SetBytes(int64(size))
 	for i := 0; i < b.N; i++ {

@@ -113,9 +113,9 @@ func (b *batchBuilder) add(key, value []byte, ts int64) {
 func (b *batchBuilder) finish(codec compress.Codec) ([]byte, error) {
 	var attrs int16
 	out := b.recs
-	if ca, ok := codec.(compressedAppender); ok {
+	if xs, ok := codec.(xerialSnappy); ok {
 		attrs = int16(codec.Code())
-		out = ca.appendCompressed(append(b.zbuf[:0], zeroPrefix[:]...), b.recs[prefixSize:])
+		out = xs.appendCompressed(append(b.zbuf[:0], zeroPrefix[:]...), b.recs[prefixSize:])
 		b.zbuf = out
 	} else if codec != nil {
 		attrs = int16(codec.Code())

@@ -144,17 +144,10 @@ func TestProducerWritesPartitionsInOrder(t *testing.T) {
 	for _, codec := range []string{"none", "snappy", "lz4"} {
 		t.Run(codec, func(t *testing.T) {
 			c, _ := compressionCodec(codec)
-			p := newProducer(producerConfig{
-				client:       &kafka.Client{Addr: kafka.TCP(addr), Transport: &kafka.Transport{}},
-				topic:        testTopic,
-				codec:        c,
-				batchBytes:   4 << 10, // several produce requests per partition
-				maxAttempts:  1,
-				writeTimeout: 5 * time.Second,
-				backoffMin:   time.Millisecond,
-				backoffMax:   time.Millisecond,
-				metadataTTL:  time.Second,
-			})
+			p := testProducer(addr)
+			p.cfg.codec = c
+			p.cfg.batchBytes = 4 << 10 // several produce requests per partition
+			p.cfg.maxAttempts = 1
 			ts := time.Now().Add(-time.Hour).UnixMilli()
 			var recs []spoolRecord
 			for i := 0; i < 3000; i++ {
@@ -210,6 +203,8 @@ func keyedRecords(tag string, n int) []spoolRecord {
 	return recs
 }
 
+// testProducer returns a producer to the test brokers; tests adjust its
+// cfg before the first produce.
 func testProducer(addrs ...string) *producer {
 	return newProducer(producerConfig{
 		client:       &kafka.Client{Addr: kafka.TCP(addrs...), Transport: &kafka.Transport{MetadataTTL: 50 * time.Millisecond}},
@@ -335,14 +330,9 @@ func TestProducerLeaderMoves(t *testing.T) {
 
 func TestProducerUnknownTopicFails(t *testing.T) {
 	addr, _ := kafkatest.Start(t, testTopic, 1)
-	p := newProducer(producerConfig{
-		client:       &kafka.Client{Addr: kafka.TCP(addr), Transport: &kafka.Transport{}},
-		topic:        "no-such-topic",
-		batchBytes:   1 << 20,
-		maxAttempts:  1,
-		writeTimeout: time.Second,
-		metadataTTL:  time.Second,
-	})
+	p := testProducer(addr)
+	p.cfg.topic = "no-such-topic"
+	p.cfg.maxAttempts = 1
 	outs := []outcome{outcomeSent}
 	err := p.produce(context.Background(), []spoolRecord{{Key: []byte("k"), Value: []byte("v")}}, outs)
 	if err == nil || outs[0] != outcomeFailed {
@@ -379,16 +369,9 @@ func BenchmarkBatchBuilder(b *testing.B) {
 // reported sent is on the topic.
 func TestProducerRetriesAfterTimeout(t *testing.T) {
 	addr, _, gate := kafkatest.StartGated(t, testTopic, 3)
-	p := newProducer(producerConfig{
-		client:       &kafka.Client{Addr: kafka.TCP(addr), Transport: &kafka.Transport{}},
-		topic:        testTopic,
-		batchBytes:   1 << 20,
-		maxAttempts:  4,
-		writeTimeout: 300 * time.Millisecond,
-		backoffMin:   50 * time.Millisecond,
-		backoffMax:   50 * time.Millisecond,
-		metadataTTL:  time.Hour,
-	})
+	p := testProducer(addr)
+	p.cfg.maxAttempts, p.cfg.writeTimeout = 4, 300*time.Millisecond
+	p.cfg.backoffMin, p.cfg.backoffMax = 50*time.Millisecond, 50*time.Millisecond
 	outs := make([]outcome, 1)
 	if err := p.produce(context.Background(), keyedRecords("warm", 1), outs); err != nil {
 		t.Fatal(err) // metadata read and connection made while the broker answers

@@ -44,13 +44,4 @@ func (xerialSnappy) appendCompressed(dst, src []byte) []byte {
 	return dst
 }
 
-// compressedAppender is a codec that compresses into a byte slice without
-// an io.Writer in between.
-type compressedAppender interface {
-	appendCompressed(dst, src []byte) []byte
-}
-
-var (
-	_ compress.Codec     = xerialSnappy{}
-	_ compressedAppender = xerialSnappy{}
-)
+var _ compress.Codec = xerialSnappy{}

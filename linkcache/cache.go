@@ -230,7 +230,7 @@ func (c *Cache) GetAt(key []byte, now time.Time) (*Target, Status) {
 	e := s.m[string(key)]
 	s.mu.RUnlock()
 	if e != nil {
-		fresh := c.clock(now) < e.expires && e.gen == c.gen.Load()
+		fresh := c.isFresh(e, c.clock(now))
 		if !e.ref.Load() {
 			e.ref.Store(true)
 		}
@@ -303,10 +303,16 @@ func (c *Cache) fresh(key string) *entry {
 	s.mu.RLock()
 	e := s.m[key]
 	s.mu.RUnlock()
-	if e == nil || c.now() >= e.expires || e.gen != c.gen.Load() {
+	if e == nil || !c.isFresh(e, c.now()) {
 		return nil
 	}
 	return e
+}
+
+// isFresh reports whether e is within its TTL at now (the cache's clock)
+// and no invalidation came since it was stored.
+func (c *Cache) isFresh(e *entry, now int64) bool {
+	return now < e.expires && e.gen == c.gen.Load()
 }
 
 // refreshLoop refreshes stale entries one at a time. A failure leaves the stale

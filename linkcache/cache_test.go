@@ -12,6 +12,21 @@ import (
 	"github.com/clickedge/clickedge/linkcache/redistest"
 )
 
+// seededStore starts Redis and returns it with a seeded Store holding a
+// program-level link (program p, partner assoc) for each code.
+func seededStore(t *testing.T, codes ...string) (*redistest.Server, *Store) {
+	t.Helper()
+	srv := redistest.Start(t)
+	s := newTestStore(t, srv.Addr)
+	seed(t, s)
+	for _, code := range codes {
+		if err := s.CreateLink(context.Background(), &Link{Code: code, Program: "p", Partner: "assoc"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return srv, s
+}
+
 func newTestCache(t *testing.T, s *Store, cfg CacheConfig) *Cache {
 	t.Helper()
 	cfg.Store = s
@@ -134,13 +149,7 @@ func TestCacheInvalidationReachesOtherEdges(t *testing.T) {
 // TestCacheOneResolutionPerConcurrentMiss counts Redis commands: many
 // concurrent misses of one key make one resolution (one GET, one MGET).
 func TestCacheOneResolutionPerConcurrentMiss(t *testing.T) {
-	srv := redistest.Start(t)
-	s := newTestStore(t, srv.Addr)
-	seed(t, s)
-	ctx := context.Background()
-	if err := s.CreateLink(ctx, &Link{Code: "hot", Program: "p", Partner: "assoc"}); err != nil {
-		t.Fatal(err)
-	}
+	_, s := seededStore(t, "hot")
 	c := newTestCache(t, s, CacheConfig{})
 	before := commandCalls(t, s)
 	var wg sync.WaitGroup
@@ -227,13 +236,8 @@ func TestCacheBoundedMemory(t *testing.T) {
 // stale once and refreshed in the background; a negative entry past its TTL is
 // looked up again.
 func TestCacheTTLBackstop(t *testing.T) {
-	srv := redistest.Start(t)
-	s := newTestStore(t, srv.Addr)
-	seed(t, s)
+	_, s := seededStore(t, "x")
 	ctx := context.Background()
-	if err := s.CreateLink(ctx, &Link{Code: "x", Program: "p", Partner: "assoc"}); err != nil {
-		t.Fatal(err)
-	}
 	c := newTestCache(t, s, CacheConfig{TTL: time.Minute, NegativeTTL: time.Second})
 	get(c, "x")
 	get(c, "nope")
@@ -268,13 +272,7 @@ func TestCacheTTLBackstop(t *testing.T) {
 // answer Unavailable at once, and after Redis is back the cache resubscribes
 // and marks everything stale, since invalidations may have been missed.
 func TestCacheRedisDown(t *testing.T) {
-	srv := redistest.Start(t)
-	s := newTestStore(t, srv.Addr)
-	seed(t, s)
-	ctx := context.Background()
-	if err := s.CreateLink(ctx, &Link{Code: "x", Program: "p", Partner: "assoc"}); err != nil {
-		t.Fatal(err)
-	}
+	srv, s := seededStore(t, "x")
 	c := newTestCache(t, s, CacheConfig{})
 	if _, st := get(c, "x"); st != Miss {
 		t.Fatalf("unexpected first Get; got %s; want miss", st)
