@@ -107,11 +107,11 @@ func TestBatchBuilderEncodesKafkaRecordBatch(t *testing.T) {
 			}
 			var b batchBuilder
 			for round := 0; round < 2; round++ { // a reused builder starts clean
-				b.reset()
+				b.reset(c)
 				for _, r := range in {
 					b.add(r.Key, r.Value, r.TS)
 				}
-				out, err := b.finish(c)
+				out, err := b.finish()
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -351,11 +351,11 @@ func BenchmarkBatchBuilder(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(key) + len(value)))
 			for i := 0; i < b.N; i += per {
-				bb.reset()
+				bb.reset(c)
 				for j := 0; j < per; j++ {
 					bb.add(key, value, 1_700_000_000_000)
 				}
-				if _, err := bb.finish(c); err != nil {
+				if _, err := bb.finish(); err != nil {
 					b.Fatal(err)
 				}
 			}
