@@ -108,9 +108,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -118,10 +116,6 @@ import (
 )
 
 const (
-	// closedBit marks Writer.state once Close has begun; the low bits count
-	// Emit calls in progress.
-	closedBit = int64(1) << 62
-
 	// maxPooledEventCap keeps rare huge events from pinning memory in the
 	// event pool.
 	maxPooledEventCap = 16 << 10
@@ -143,73 +137,58 @@ type event struct {
 	klen int
 }
 
-// freeEvents is the free list of event copies: a stack, so that Emit reuses
-// the copy released last, whose memory the flusher has just read and which
-// is likely still in the CPU's caches. A FIFO (the free list was a channel)
-// hands out the copy released longest ago: every Emit then wrote to memory
-// the caches had long dropped. Not a sync.Pool: a Pool is emptied by every
-// GC (BenchmarkHandlerHitWithEvent in redirect: 4 allocs/op with a Pool
-// while GCs were frequent, 0 with the free list). Its capacity bounds what
-// is kept between bursts: in flight are at most a queue's worth of events,
-// and beyond the free list's capacity released events go to the GC.
-var freeEvents = struct {
-	mu    sync.Mutex
-	stack []*event
-}{stack: make([]*event, 0, maxFreeEvents)}
-
 const (
+	// maxFreeEvents bounds the Writer's free list of event copies. In
+	// flight are at most a queue's worth of events; beyond this, released
+	// events go to the GC.
 	maxFreeEvents = 16384
 	// prewarmEvents is how many event copies New puts on the free list
 	// (about 2 MiB), so the first burst after start-up does not allocate.
 	prewarmEvents = 4096
 )
 
-func prewarmFreeEvents() {
-	freeEvents.mu.Lock()
-	for len(freeEvents.stack) < prewarmEvents {
-		freeEvents.stack = append(freeEvents.stack, &event{buf: make([]byte, 0, 512)})
+// newEvent takes an event copy from the free list, or makes one; w.mu is
+// held.
+//
+// The free list is a stack, so that Emit reuses the copy released last,
+// whose memory the flusher has just read and which is likely still in the
+// CPU's caches. A FIFO (the free list was a channel) hands out the copy
+// released longest ago: every Emit then wrote to memory the caches had long
+// dropped. Not a sync.Pool: a Pool is emptied by every GC
+// (BenchmarkHandlerHitWithEvent in redirect: 4 allocs/op with a Pool while
+// GCs were frequent, 0 with the free list).
+func (w *Writer) newEvent() *event {
+	if n := len(w.free); n > 0 {
+		e := w.free[n-1]
+		w.free[n-1] = nil
+		w.free = w.free[:n-1]
+		return e
 	}
-	freeEvents.mu.Unlock()
+	return new(event)
 }
 
-func newEvent(key, value []byte) *event {
-	var e *event
-	freeEvents.mu.Lock()
-	if n := len(freeEvents.stack); n > 0 {
-		e = freeEvents.stack[n-1]
-		freeEvents.stack[n-1] = nil
-		freeEvents.stack = freeEvents.stack[:n-1]
-	}
-	freeEvents.mu.Unlock()
-	if e == nil {
-		e = new(event)
-	}
+func (e *event) set(key, value []byte) {
 	e.buf = append(append(e.buf[:0], key...), value...)
 	e.klen = len(key)
-	return e
 }
 
 func (e *event) key() []byte   { return e.buf[:e.klen:e.klen] }
 func (e *event) value() []byte { return e.buf[e.klen:] }
 
-func releaseEvent(e *event) {
-	releaseEvents([]*event{e})
-}
-
 // releaseEvents puts the batch's events on the free list, the last one on
 // top, and clears batch.
-func releaseEvents(batch []*event) {
-	freeEvents.mu.Lock()
+func (w *Writer) releaseEvents(batch []*event) {
+	w.mu.Lock()
 	for i, e := range batch {
 		if cap(e.buf) > maxPooledEventCap {
 			e.buf = nil
 		}
-		if len(freeEvents.stack) < maxFreeEvents {
-			freeEvents.stack = append(freeEvents.stack, e)
+		if len(w.free) < maxFreeEvents {
+			w.free = append(w.free, e)
 		}
 		batch[i] = nil
 	}
-	freeEvents.mu.Unlock()
+	w.mu.Unlock()
 }
 
 // Writer sends events to Kafka, spooling them to disk when Kafka cannot
@@ -224,15 +203,25 @@ type Writer struct {
 	sp        *spool           // nil without SpoolDir
 	m         *writerMetrics
 
-	queue    chan *event
+	// mu guards the queue (pending, at most QueueSize events, oldest
+	// first), closed and the free list of event copies. Emit takes it
+	// once: an uncontended lock is two atomic operations, where a channel
+	// send, a separate free list and a count of Emit calls in progress
+	// took six.
+	mu      sync.Mutex
+	pending []*event
+	free    []*event
+	closed  bool // Close has begun: Emit adds nothing any more
+	// wake holds a token once pending turned non-empty, for a flusher
+	// waiting for its next batch's first event.
+	wake chan struct{}
+
 	overflow chan *event // nil without a spool
 	noSink   bool        // no brokers and no spool: every event is dropped
 
 	// writeDeadline bounds one produce call: every attempt,
 	// backoff and the metadata lookup.
 	writeDeadline time.Duration
-
-	state atomic.Int64 // closedBit | Emit calls in progress
 
 	stop       chan struct{} // closed by Close once no Emit is in progress
 	abortCtx   context.Context
@@ -252,19 +241,18 @@ type Writer struct {
 // New validates cfg, opens the spool (replaying what a previous process
 // left) and starts the Writer's goroutines. Close stops them.
 func New(cfg Config) (*Writer, error) {
-	prewarmFreeEvents()
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("cannot create emitter for topic %q: %w", cfg.Topic, err)
 	}
 	w := &Writer{
-		cfg:   cfg,
-		log:   cfg.Logger.With(zap.String("topic", cfg.Topic)),
-		queue: make(chan *event, cfg.QueueSize),
-		stop:  make(chan struct{}),
+		cfg:  cfg,
+		log:  cfg.Logger.With(zap.String("topic", cfg.Topic)),
+		stop: make(chan struct{}),
 		writeDeadline: time.Duration(cfg.MaxAttempts)*(cfg.WriteTimeout+kafkaBackoffMax) +
 			cfg.WriteTimeout,
 	}
+	w.initQueue()
 	w.abortCtx, w.abort = context.WithCancel(context.Background())
 	w.replayCtx, w.stopReplay = context.WithCancel(context.Background())
 	w.m = newWriterMetrics(w)
@@ -326,6 +314,16 @@ func New(cfg Config) (*Writer, error) {
 	return w, nil
 }
 
+// initQueue makes the queue and fills the free list.
+func (w *Writer) initQueue() {
+	w.pending = make([]*event, 0, min(w.cfg.QueueSize, 1<<16))
+	w.free = make([]*event, 0, maxFreeEvents)
+	for range prewarmEvents {
+		w.free = append(w.free, &event{buf: make([]byte, 0, 512)})
+	}
+	w.wake = make(chan struct{}, 1)
+}
+
 // Emit copies key and value into the in-memory queue and returns at once;
 // the caller may reuse both slices as soon as it returns. Emit never blocks
 // and never does I/O: when the queue is full the event goes to the overflow
@@ -341,40 +339,53 @@ func (w *Writer) Emit(key, value []byte) {
 		w.m.dropped[dropNoBroker].Inc()
 		return
 	}
-	// The plain load keeps Emit calls after Close from holding up Close's
-	// wait for the calls in progress.
-	if w.state.Load()&closedBit != 0 {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
 		w.m.dropped[dropClosed].Inc()
 		return
 	}
-	if w.state.Add(1)&closedBit != 0 {
-		w.state.Add(-1)
-		w.m.dropped[dropClosed].Inc()
-		return
-	}
-	e := newEvent(key, value)
-	select {
-	case w.queue <- e:
+	if len(w.pending) < w.cfg.QueueSize {
+		e := w.newEvent()
+		e.set(key, value)
+		w.pending = append(w.pending, e)
+		first := len(w.pending) == 1
+		w.mu.Unlock()
 		w.m.enqueued.Inc()
-	default:
-		w.emitOverflow(e)
+		if first {
+			select {
+			case w.wake <- struct{}{}:
+			default:
+			}
+		}
+		return
 	}
-	w.state.Add(-1)
+	// The queue is full. The overflow send happens under mu, so that Close,
+	// once it has set closed, knows no Emit will add to the overflow
+	// buffer behind the spool writer's final drain.
+	reason := w.emitOverflow(key, value)
+	w.mu.Unlock()
+	if reason >= 0 {
+		w.m.dropped[reason].Inc()
+	} else {
+		w.m.enqueued.Inc()
+	}
 }
 
-func (w *Writer) emitOverflow(e *event) {
+// emitOverflow hands a copy of the event to the spool writer without
+// blocking; w.mu is held. It returns the reason the event was dropped, or
+// -1 when the spool writer took it.
+func (w *Writer) emitOverflow(key, value []byte) int {
 	if w.overflow == nil {
-		releaseEvent(e)
-		w.m.dropped[dropQueueFullNoSpool].Inc()
-		return
+		return dropQueueFullNoSpool
 	}
-	select {
-	case w.overflow <- e:
-		w.m.enqueued.Inc()
-	default:
-		releaseEvent(e)
-		w.m.dropped[dropQueueFull].Inc()
+	if len(w.overflow) == cap(w.overflow) {
+		return dropQueueFull
 	}
+	e := w.newEvent()
+	e.set(key, value)
+	w.overflow <- e // only Emit sends, under mu: there is room
+	return -1
 }
 
 // runFlusher batches events from the queue and delivers them until Close
@@ -400,25 +411,26 @@ func (w *Writer) runFlusher() {
 // collect gathers up to BatchSize events, waiting at most BatchTimeout after
 // the first one. done is true when Close has begun and the queue is empty.
 //
-// After the first event, collect does not receive event by event: it
-// sleeps in steps of a quarter BatchTimeout, checking the queue length,
-// and then drains the queue without blocking. A flusher parked in a
-// channel receive makes every Emit pay for waking it; this way the flusher
-// is woken once per batch. BenchmarkEmitPaced (100k events/s, pacing cost
-// subtracted): about 320 CPU-ns per event with a receive per event, 185
-// with this loop.
+// After the first event, collect does not take event by event: it sleeps
+// in steps of a quarter BatchTimeout, checking the queue length, and then
+// takes the queue's events at once. A flusher woken by every Emit makes
+// every Emit pay for waking it; this way the flusher is woken once per
+// batch. BenchmarkEmitPaced (100k events/s, pacing cost subtracted): about
+// 320 CPU-ns per event with a channel receive per event, 185 with this
+// loop.
 func (w *Writer) collect(batch []*event, timer *time.Timer) ([]*event, bool) {
-	select {
-	case e := <-w.queue:
-		batch = append(batch, e)
-	case <-w.stop:
-		// Emit adds nothing any more: take what is left without waiting.
-		batch = w.drainQueue(batch)
-		return batch, len(w.queue) == 0
+	for w.queueLen() == 0 {
+		select {
+		case <-w.wake:
+		case <-w.stop:
+			// Emit adds nothing any more: take what is left without waiting.
+			batch = w.take(batch)
+			return batch, w.queueLen() == 0
+		}
 	}
 	deadline := time.Now().Add(w.cfg.BatchTimeout)
 	step := w.cfg.BatchTimeout / 4
-	for len(batch)+len(w.queue) < cap(batch) {
+	for len(batch)+w.queueLen() < cap(batch) {
 		wait := time.Until(deadline)
 		if wait <= 0 {
 			break
@@ -428,23 +440,29 @@ func (w *Writer) collect(batch []*event, timer *time.Timer) ([]*event, bool) {
 		case <-timer.C:
 		case <-w.stop:
 			timer.Stop()
-			return w.drainQueue(batch), false
+			return w.take(batch), false
 		}
 	}
-	return w.drainQueue(batch), false
+	return w.take(batch), false
 }
 
-// drainQueue moves queued events into batch, up to its capacity, without
-// blocking.
-func (w *Writer) drainQueue(batch []*event) []*event {
-	for len(batch) < cap(batch) {
-		select {
-		case e := <-w.queue:
-			batch = append(batch, e)
-		default:
-			return batch
-		}
-	}
+// queueLen is the number of events in the queue.
+func (w *Writer) queueLen() int {
+	w.mu.Lock()
+	n := len(w.pending)
+	w.mu.Unlock()
+	return n
+}
+
+// take moves the oldest queued events into batch, up to its capacity.
+func (w *Writer) take(batch []*event) []*event {
+	w.mu.Lock()
+	n := min(cap(batch)-len(batch), len(w.pending))
+	batch = append(batch, w.pending[:n]...)
+	rest := copy(w.pending, w.pending[n:])
+	clear(w.pending[rest:])
+	w.pending = w.pending[:rest]
+	w.mu.Unlock()
 	return batch
 }
 
@@ -463,14 +481,14 @@ func (w *Writer) deliver(d *deliverer, batch []*event) {
 	now := time.Now()
 	if w.live == nil {
 		w.spoolEvents(d, batch, now, true)
-		releaseEvents(batch)
+		w.releaseEvents(batch)
 		return
 	}
 	if w.sp != nil && w.sp.detoured() {
 		d.recs = eventRecords(d.recs[:0], batch, now)
 		if res, ok := w.sp.append(d.recs, false, true); ok {
 			w.countAppend(res)
-			releaseEvents(batch)
+			w.releaseEvents(batch)
 			return
 		}
 		// The spool emptied meanwhile: back to Kafka.
@@ -478,7 +496,7 @@ func (w *Writer) deliver(d *deliverer, batch []*event) {
 	if w.abortCtx.Err() != nil {
 		// Close's context ended: no more Kafka attempts.
 		w.spoolOrDrop(d, batch, now)
-		releaseEvents(batch)
+		w.releaseEvents(batch)
 		return
 	}
 
@@ -486,7 +504,7 @@ func (w *Writer) deliver(d *deliverer, batch []*event) {
 	if err == nil {
 		w.m.sent.Add(len(batch))
 		w.setFailing(false, nil)
-		releaseEvents(batch)
+		w.releaseEvents(batch)
 		return
 	}
 	failed, sent := keepFailed(w.m, nil, batch, d.outs)
@@ -497,7 +515,7 @@ func (w *Writer) deliver(d *deliverer, batch []*event) {
 	} else {
 		w.retryWithoutSpool(d, failed, now)
 	}
-	releaseEvents(batch)
+	w.releaseEvents(batch)
 }
 
 // writeEvents writes events to Kafka in one produce call bounded by the
@@ -667,13 +685,13 @@ func (w *Writer) runSpooler() {
 			batch = append(batch[:0], e)
 			drain()
 			w.spoolEvents(d, batch, time.Now(), true)
-			releaseEvents(batch)
+			w.releaseEvents(batch)
 		case <-tick:
 			w.sp.sync()
 		case <-w.stop:
 			for batch = batch[:0]; drain(); batch = batch[:0] {
 				w.spoolEvents(d, batch, time.Now(), true)
-				releaseEvents(batch)
+				w.releaseEvents(batch)
 			}
 			return
 		}
@@ -789,11 +807,9 @@ func (w *Writer) Close(ctx context.Context) error {
 
 func (w *Writer) close(ctx context.Context) error {
 	droppedBefore := w.drainDrops()
-	w.state.Or(closedBit)
-	for w.state.Load() != closedBit {
-		// An Emit is between its check and its send; it never blocks.
-		runtime.Gosched()
-	}
+	w.mu.Lock()
+	w.closed = true
+	w.mu.Unlock()
 	aborted := make(chan struct{})
 	stopAbort := context.AfterFunc(ctx, func() {
 		w.abort()
@@ -898,7 +914,7 @@ func (w *Writer) WriteMetrics(out io.Writer) {
 	w.m.set.WritePrometheus(out)
 }
 
-func (w *Writer) queueDepth() int { return len(w.queue) + len(w.overflow) }
+func (w *Writer) queueDepth() int { return w.queueLen() + len(w.overflow) }
 
 func (w *Writer) spoolBytes() int64 {
 	if w.sp == nil {

@@ -88,7 +88,8 @@ func BenchmarkEmit(b *testing.B) {
 // flusher's batching (collect) into the buffer pool, with no Kafka or disk.
 func newDrainedWriter() (*Writer, func()) {
 	cfg := Config{}.withDefaults()
-	w := &Writer{cfg: cfg, queue: make(chan *event, cfg.QueueSize), stop: make(chan struct{})}
+	w := &Writer{cfg: cfg, stop: make(chan struct{})}
+	w.initQueue()
 	w.m = newWriterMetrics(w)
 	done := make(chan struct{})
 	go func() {
@@ -99,7 +100,7 @@ func newDrainedWriter() (*Writer, func()) {
 		for {
 			var last bool
 			batch, last = w.collect(batch[:0], timer)
-			releaseEvents(batch)
+			w.releaseEvents(batch)
 			if last {
 				return
 			}
