@@ -73,6 +73,9 @@ type deadlineConn struct {
 	reqStart  time.Time // the start of the request's second read; zero until then
 	readDL    time.Time // the read deadline in place; zero (before any want): none
 	writeDL   time.Time // the write deadline in place; zero (before any want): none
+	// handled is the clock reading the handler took as it returned; the
+	// next Write uses it instead of reading the clock again. Zero: none.
+	handled time.Time
 }
 
 func (c *deadlineConn) Read(b []byte) (int, error) {
@@ -106,7 +109,12 @@ func (c *deadlineConn) Read(b []byte) (int, error) {
 }
 
 func (c *deadlineConn) Write(b []byte) (int, error) {
-	now := time.Now()
+	now := c.handled
+	if now.IsZero() {
+		now = time.Now()
+	} else {
+		c.handled = time.Time{}
+	}
 	want := now.Add(c.limits.WriteTimeout)
 	if c.writeDL.Before(want.Add(-c.limits.WriteTimeout / 4)) {
 		if err := c.Conn.SetWriteDeadline(want); err != nil {

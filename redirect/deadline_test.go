@@ -123,12 +123,12 @@ func TestSlowRequestBoundedByReadTimeout(t *testing.T) {
 // countingConn counts deadline changes; reads return one request each.
 type countingConn struct {
 	net.Conn
-	readDL, writeDL int
-	lastRead        time.Time
+	readDL, writeDL     int
+	lastRead, lastWrite time.Time
 }
 
 func (c *countingConn) SetReadDeadline(t time.Time) error  { c.readDL++; c.lastRead = t; return nil }
-func (c *countingConn) SetWriteDeadline(t time.Time) error { c.writeDL++; return nil }
+func (c *countingConn) SetWriteDeadline(t time.Time) error { c.writeDL++; c.lastWrite = t; return nil }
 func (c *countingConn) Read(b []byte) (int, error)         { return copy(b, request), nil }
 func (c *countingConn) Write(b []byte) (int, error)        { return len(b), nil }
 
@@ -158,5 +158,25 @@ func TestDeadlinesCoalesced(t *testing.T) {
 	c.Read(buf)
 	if cc.readDL != 3 || cc.lastRead.Before(before.Add(l.ReadTimeout-time.Second)) || cc.lastRead.After(time.Now().Add(l.ReadTimeout)) {
 		t.Fatalf("unexpected deadline for the rest of a request: %d changes, deadline %v from now", cc.readDL, time.Until(cc.lastRead))
+	}
+}
+
+// TestWriteDeadlineFromHandlerClock: a write right after the handler counts
+// its deadline from the handler's last clock reading, once; a later write
+// reads the clock itself.
+func TestWriteDeadlineFromHandlerClock(t *testing.T) {
+	l := Limits{ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second, IdleTimeout: time.Minute}
+	cc := &countingConn{}
+	c := &deadlineConn{Conn: cc, limits: &l}
+	handled := time.Now().Add(-2 * time.Second)
+	c.handled = handled
+	c.Write(nil)
+	if cc.writeDL != 1 || !cc.lastWrite.Equal(handled.Add(l.WriteTimeout)) {
+		t.Fatalf("unexpected write deadline %v after the handler's reading %v; want the reading plus %v", cc.lastWrite, handled, l.WriteTimeout)
+	}
+	before := time.Now()
+	c.Write(nil) // the deadline in place is 3s away, under three quarters of the timeout
+	if cc.writeDL != 2 || cc.lastWrite.Before(before.Add(l.WriteTimeout)) {
+		t.Fatalf("unexpected second write deadline %v (%d changes); want the clock read again and %v from now", cc.lastWrite, cc.writeDL, l.WriteTimeout)
 	}
 }

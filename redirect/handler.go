@@ -156,7 +156,13 @@ func (h *Handler) HandleRequest(ctx *fasthttp.RequestCtx) {
 	if ok && h.emitter != nil {
 		h.emit(ctx, start, key, t)
 	}
-	h.latency.UpdateDuration(start)
+	end := time.Now()
+	h.latency.Update(end.Sub(start).Seconds())
+	// The response is written right after this returns: its write
+	// deadline is counted from this reading instead of another one.
+	if dc, ok := ctx.Conn().(*deadlineConn); ok {
+		dc.handled = end
+	}
 }
 
 // serve answers the request. It returns the link key and target (nil unless
