@@ -1,7 +1,9 @@
 package bench
 
 import (
+	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -46,7 +48,10 @@ type Config struct {
 	// Warmup is how long requests are sent, and answers counted as served,
 	// before measuring starts. Default: 0.
 	Warmup time.Duration
-	// Timeout bounds one request, connecting included. Default: 2s.
+	// Timeout bounds one request, connecting included: an answer that takes
+	// longer counts as a timeout error. A server that stays silent is given
+	// up on at most a quarter of Timeout later, so that the connection's
+	// deadline need not move on every request. Default: 2s.
 	Timeout time.Duration
 	// Progress receives one progress line per ProgressInterval while the run
 	// lasts. Default: nil (no progress).
@@ -69,6 +74,17 @@ const (
 // drives.
 const maxConnections = 10000
 
+// Buffer sizes of a connection. A response's header must fit the read
+// buffer; a request (path, query, user agent, referrer, X-Forwarded-For) fits
+// the write buffer and goes out in one write.
+const (
+	readBufferSize  = 4096
+	writeBufferSize = 2048
+)
+
+// maxBodySize bounds one response body; a redirect has none.
+const maxBodySize = 1 << 20
+
 // Run sends the configured load to cfg.Target and returns what it measured.
 // It stops early, returning what it has, when ctx is done. A target that
 // cannot be reached at all is an error before any load is sent.
@@ -84,9 +100,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 }
 
 type runner struct {
-	cfg    Config
-	addr   string
-	client *fasthttp.HostClient
+	cfg  Config
+	addr string      // host:port, dialled and sent as Host
+	tls  *tls.Config // nil for http:// targets
+	// armFor is how far ahead a connection's deadline is set: past Timeout,
+	// so that it moves only once per quarter of Timeout, not per request.
+	armFor time.Duration
 
 	start, warmEnd, end time.Time
 	hardStop            time.Time
@@ -147,21 +166,10 @@ func newRunner(cfg Config) (*runner, error) {
 	if cfg.Name == "" {
 		cfg.Name = u.Host
 	}
-	r := &runner{cfg: cfg, addr: addr}
-	r.client = &fasthttp.HostClient{
-		Addr:                     addr,
-		IsTLS:                    u.Scheme == "https",
-		Name:                     "clickbench",
-		NoDefaultUserAgentHeader: true,
-		MaxConns:                 cfg.Connections,
-		MaxConnWaitTimeout:       cfg.Timeout,
-		ReadTimeout:              cfg.Timeout,
-		WriteTimeout:             cfg.Timeout,
-		MaxIdleConnDuration:      time.Minute,
-		MaxResponseBodySize:      1 << 20,
-		DisablePathNormalizing:   true,
-		// The load is the measurement: never retry behind its back.
-		RetryIfErr: func(*fasthttp.Request, int, error) (bool, bool) { return false, false },
+	r := &runner{cfg: cfg, addr: addr, armFor: cfg.Timeout + cfg.Timeout/4}
+	if u.Scheme == "https" {
+		// Redials resume the TLS session, as a returning browser does.
+		r.tls = &tls.Config{ServerName: u.Hostname(), ClientSessionCache: tls.NewLRUClientSessionCache(0)}
 	}
 	if cfg.Rate > 0 {
 		r.interval = time.Duration(float64(time.Second) / cfg.Rate)
@@ -181,10 +189,100 @@ func (r *runner) probe() error {
 	req.Header.SetHost(r.addr)
 	req.Header.SetMethod(fasthttp.MethodHead)
 	req.SetRequestURI("/")
-	if err := r.client.DoTimeout(req, resp, r.cfg.Timeout); err != nil {
+	resp.SkipBody = true
+	c := newConn()
+	defer c.close()
+	if _, err := r.roundTrip(c, req, resp, time.Now()); err != nil {
 		return fmt.Errorf("cannot reach target %q: %w", r.cfg.Target, err)
 	}
 	return nil
+}
+
+// conn is one worker's connection to the target. Each worker owns one, so
+// a request costs one write and one read on it and nothing else: no pool,
+// no hand-off to another goroutine.
+type conn struct {
+	nc net.Conn // nil until dialled, and after it ended
+	br *bufio.Reader
+	bw *bufio.Writer
+	// deadline is nc's read and write deadline.
+	deadline time.Time
+}
+
+func newConn() *conn {
+	return &conn{br: bufio.NewReaderSize(nil, readBufferSize), bw: bufio.NewWriterSize(nil, writeBufferSize)}
+}
+
+func (c *conn) close() {
+	if c.nc != nil {
+		_ = c.nc.Close()
+		c.nc = nil
+	}
+}
+
+// dial connects c, TLS handshake included, within the Timeout of the
+// request sent at t0.
+func (r *runner) dial(c *conn, t0 time.Time) error {
+	d := net.Dialer{Deadline: t0.Add(r.cfg.Timeout)}
+	nc, err := d.Dial("tcp", r.addr)
+	if err != nil {
+		return err
+	}
+	c.deadline = t0.Add(r.armFor)
+	if err := nc.SetDeadline(c.deadline); err != nil {
+		_ = nc.Close()
+		return err
+	}
+	if r.tls != nil {
+		tc := tls.Client(nc, r.tls)
+		if err := tc.Handshake(); err != nil {
+			_ = nc.Close()
+			return err
+		}
+		nc = tc
+	}
+	c.nc = nc
+	c.br.Reset(nc)
+	c.bw.Reset(nc)
+	return nil
+}
+
+// roundTrip sends req on c at t0, dialling c first if needed, reads the
+// answer into resp and returns when it arrived. An answer later than
+// Timeout is a timeout error, as if the deadline had been t0 + Timeout. A
+// connection that failed or that the server ends is closed, to be redialled
+// by the next request.
+func (r *runner) roundTrip(c *conn, req *fasthttp.Request, resp *fasthttp.Response, t0 time.Time) (time.Time, error) {
+	if c.nc == nil {
+		if err := r.dial(c, t0); err != nil {
+			return time.Now(), err
+		}
+	} else if c.deadline.Sub(t0) < r.cfg.Timeout {
+		c.deadline = t0.Add(r.armFor)
+		if err := c.nc.SetDeadline(c.deadline); err != nil {
+			c.close()
+			return time.Now(), err
+		}
+	}
+	err := req.Write(c.bw)
+	if err == nil {
+		err = c.bw.Flush()
+	}
+	if err == nil {
+		err = resp.ReadLimitBody(c.br, maxBodySize)
+	}
+	t1 := time.Now()
+	if err != nil {
+		c.close()
+		return t1, err
+	}
+	if resp.ConnectionClose() {
+		c.close()
+	}
+	if t1.Sub(t0) > r.cfg.Timeout {
+		return t1, fasthttp.ErrTimeout
+	}
+	return t1, nil
 }
 
 // worker is one connection's loop; it owns its histogram and counters.
@@ -198,6 +296,14 @@ type worker struct {
 	measured int64
 	backlog  int64
 	last     time.Time
+}
+
+func newWorker() *worker {
+	return &worker{
+		hist:   hdrhistogram.New(1, histMaxMicros, histSigFigs),
+		status: map[int]int64{},
+		errs:   map[string]int64{},
+	}
 }
 
 func (r *runner) run(ctx context.Context) *Result {
@@ -221,11 +327,7 @@ func (r *runner) run(ctx context.Context) *Result {
 	workers := make([]*worker, r.cfg.Connections)
 	var wg sync.WaitGroup
 	for i := range workers {
-		w := &worker{
-			hist:   hdrhistogram.New(1, histMaxMicros, histSigFigs),
-			status: map[int]int64{},
-			errs:   map[string]int64{},
-		}
+		w := newWorker()
 		workers[i] = w
 		wg.Add(1)
 		go func(i int) {
@@ -239,10 +341,8 @@ func (r *runner) run(ctx context.Context) *Result {
 }
 
 func (r *runner) work(ctx context.Context, w *worker, rng *rand.Rand, slots <-chan time.Time) {
-	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseRequest(req)
-	defer fasthttp.ReleaseResponse(resp)
-	s := &sender{r: r, w: w, rng: rng, req: req, resp: resp, uri: make([]byte, 0, 256)}
+	s := r.newSender(w, rng)
+	defer s.close()
 	if slots == nil {
 		for ctx.Err() == nil {
 			t0 := time.Now()
@@ -272,10 +372,25 @@ type sender struct {
 	r    *runner
 	w    *worker
 	rng  *rand.Rand
+	conn *conn
 	req  *fasthttp.Request
 	resp *fasthttp.Response
 	uri  []byte
 	draw Request
+}
+
+func (r *runner) newSender(w *worker, rng *rand.Rand) *sender {
+	return &sender{
+		r: r, w: w, rng: rng, conn: newConn(),
+		req: fasthttp.AcquireRequest(), resp: fasthttp.AcquireResponse(),
+		uri: make([]byte, 0, 256),
+	}
+}
+
+func (s *sender) close() {
+	s.conn.close()
+	fasthttp.ReleaseRequest(s.req)
+	fasthttp.ReleaseResponse(s.resp)
 }
 
 // send sends one request scheduled at sched and records its latency from
@@ -298,8 +413,11 @@ func (s *sender) send(sched, t0 time.Time) {
 		req.Header.SetRefererBytes(draw.Referer)
 	}
 	req.Header.SetBytesV(fasthttp.HeaderXForwardedFor, draw.ClientIP)
-	err := r.client.DoDeadline(req, s.resp, t0.Add(r.cfg.Timeout))
-	t1 := time.Now()
+	// A HEAD answer has no body, whatever its headers say; a fasthttp server
+	// sends it without Content-Length, which would otherwise mean a body up
+	// to the end of the connection.
+	s.resp.SkipBody = draw.Head
+	t1, err := r.roundTrip(s.conn, req, s.resp, t0)
 	w.sent++
 	w.last = t1
 	measured := !sched.Before(r.warmEnd)
@@ -364,13 +482,11 @@ func (w *worker) countError(err error) {
 func errorKind(err error) string {
 	var ne net.Error
 	switch {
-	case errors.Is(err, fasthttp.ErrTimeout), errors.Is(err, fasthttp.ErrDialTimeout), errors.As(err, &ne) && ne.Timeout():
+	case errors.Is(err, fasthttp.ErrTimeout), errors.As(err, &ne) && ne.Timeout():
 		return "timeout"
-	case errors.Is(err, fasthttp.ErrNoFreeConns):
-		return "no_free_connection"
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return "connection_refused"
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, fasthttp.ErrConnectionClosed), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return "connection_closed"
 	}
 	return "other"

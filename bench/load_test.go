@@ -1,11 +1,23 @@
 package bench
 
 import (
+	"bufio"
 	"context"
+	"crypto/x509"
+	"errors"
+	"io"
+	"log"
+	"math/rand/v2"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 // startBaseline serves the baseline on a loopback port and returns its URL.
@@ -150,5 +162,249 @@ func TestErrorKind(t *testing.T) {
 	}
 	if got := errorKind(net.ErrClosed); got != "other" {
 		t.Fatalf("unexpected kind of net.ErrClosed; got %q; want other", got)
+	}
+}
+
+// countingListener counts the connections it accepts.
+type countingListener struct {
+	net.Listener
+	accepted atomic.Int64
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.accepted.Add(1)
+	}
+	return c, err
+}
+
+// startFasthttp serves handler on a loopback port and returns its URL and
+// its listener.
+func startFasthttp(t *testing.T, handler fasthttp.RequestHandler) (string, *countingListener) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := &countingListener{Listener: ln}
+	srv := &fasthttp.Server{Handler: handler, NoDefaultServerHeader: true, NoDefaultContentType: true}
+	go srv.Serve(cl)
+	t.Cleanup(func() { srv.Shutdown() })
+	return "http://" + ln.Addr().String(), cl
+}
+
+// startRaw serves each accepted connection with serve, in a goroutine of
+// its own, and returns the listener's URL. n counts connections from 0; the
+// probe's is the first.
+func startRaw(t *testing.T, serve func(n int, c net.Conn, br *bufio.Reader)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		var conns []net.Conn
+		defer func() {
+			for _, c := range conns {
+				c.Close()
+			}
+		}()
+		for n := 0; ; n++ {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns = append(conns, c)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				serve(n, c, bufio.NewReader(c))
+			}()
+		}
+	}()
+	return "http://" + ln.Addr().String()
+}
+
+// readRequest reads one request's header (clickbench's have no body).
+func readRequest(br *bufio.Reader) error {
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return err
+		}
+		if line == "\r\n" {
+			return nil
+		}
+	}
+}
+
+const testAnswer = "HTTP/1.1 302 Found\r\nLocation: https://example.com/\r\nContent-Length: 0\r\n\r\n"
+
+// TestRunReconnectsAfterConnectionClose checks that a server that ends
+// every connection after one answer is counted as served throughout: each
+// request is sent on a new connection.
+func TestRunReconnectsAfterConnectionClose(t *testing.T) {
+	target, ln := startFasthttp(t, func(ctx *fasthttp.RequestCtx) {
+		ctx.SetStatusCode(fasthttp.StatusFound)
+		ctx.SetConnectionClose()
+	})
+	tr, err := NewTraffic(TrafficConfig{Links: []string{"/a", "/b"}, Head: 0.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(context.Background(), Config{Target: target, Traffic: tr, Connections: 2, Duration: 200 * time.Millisecond, Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Requests == 0 || res.Status["302"] != res.Requests || res.ErrorCount() != 0 {
+		t.Fatalf("unexpected answers; got %d requests, status %v, errors %v (%s); want every request answered 302", res.Requests, res.Status, res.Errors, res.FirstError)
+	}
+	if got := ln.accepted.Load(); got != res.Sent+1 {
+		t.Fatalf("unexpected connections; got %d; want %d, one per request and the probe's", got, res.Sent+1)
+	}
+}
+
+// TestRunCountsConnectionClosedMidAnswer checks that an answer cut off by
+// the server, in its header or its body, is a connection_closed error and
+// that the requests after it are answered on a new connection.
+func TestRunCountsConnectionClosedMidAnswer(t *testing.T) {
+	target := startRaw(t, func(n int, c net.Conn, br *bufio.Reader) {
+		// One whole answer, then one cut off, alternately in the header
+		// and in the body.
+		cut := []string{"HTTP/1.1 302 Fou", "HTTP/1.1 302 Found\r\nContent-Length: 10\r\n\r\nabc"}[n%2]
+		for _, answer := range []string{testAnswer, cut} {
+			if readRequest(br) != nil {
+				return
+			}
+			if _, err := io.WriteString(c, answer); err != nil {
+				return
+			}
+		}
+	})
+	res, err := Run(context.Background(), Config{Target: target, Traffic: testTraffic(t), Connections: 1, Duration: 200 * time.Millisecond, Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := res.Errors["connection_closed"]
+	if closed < 2 || res.ErrorCount() != closed {
+		t.Fatalf("unexpected errors %v (%s); want at least two, all connection_closed", res.Errors, res.FirstError)
+	}
+	if res.Status["302"] < closed || res.Status["302"] != res.Requests {
+		t.Fatalf("unexpected answers %v with %d cut off; want one 302 before each cut-off answer", res.Status, closed)
+	}
+}
+
+// TestRunTimesOutOnSilentServer checks that requests to a server that
+// answers the probe and then nothing are timeout errors, each given up
+// within about Timeout.
+func TestRunTimesOutOnSilentServer(t *testing.T) {
+	stop := make(chan struct{})
+	defer close(stop)
+	target := startRaw(t, func(n int, c net.Conn, br *bufio.Reader) {
+		if n == 0 && readRequest(br) == nil {
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+		}
+		<-stop
+	})
+	timeout := 100 * time.Millisecond
+	done := make(chan *Result, 1)
+	go func() {
+		res, err := Run(context.Background(), Config{Target: target, Traffic: testTraffic(t), Connections: 2, Duration: 250 * time.Millisecond, Timeout: timeout})
+		if err != nil {
+			t.Error(err)
+		}
+		done <- res
+	}()
+	var res *Result
+	select {
+	case res = <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("run against a silent server did not end")
+	}
+	if res == nil {
+		return
+	}
+	// Each worker's requests time out one after another.
+	if n := res.Errors["timeout"]; n < 2 || n != res.ErrorCount() || res.Requests != 0 || res.Sent != n {
+		t.Fatalf("unexpected result: %d sent, %d answered, errors %v (%s); want every request a timeout", res.Sent, res.Requests, res.Errors, res.FirstError)
+	}
+}
+
+// TestRunCountsRefusedConnections checks that a target that goes away
+// after the probe gives connection_refused errors, one per request.
+func TestRunCountsRefusedConnections(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		c, err := ln.Accept()
+		ln.Close()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		if readRequest(bufio.NewReader(c)) == nil {
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+		}
+	}()
+	res, err := Run(context.Background(), Config{Target: "http://" + ln.Addr().String(), Traffic: testTraffic(t), Connections: 1, Rate: 200, Duration: 100 * time.Millisecond, Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := res.Errors["connection_refused"]; n != 20 || res.ErrorCount() != n || res.Sent != n {
+		t.Fatalf("unexpected result: %d sent, errors %v (%s); want 20 requests, each connection_refused", res.Sent, res.Errors, res.FirstError)
+	}
+}
+
+// TestRunVerifiesTLSTargets checks that an https:// target is dialled with
+// TLS and its certificate verified.
+func TestRunVerifiesTLSTargets(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.StartTLS()
+	defer srv.Close()
+	_, err := Run(context.Background(), Config{Target: srv.URL, Traffic: testTraffic(t), Duration: time.Second})
+	var uerr x509.UnknownAuthorityError
+	if !errors.As(err, &uerr) || !strings.Contains(err.Error(), "cannot reach target") {
+		t.Fatalf("unexpected error; got %v; want cannot reach target, the certificate's authority unknown", err)
+	}
+}
+
+// TestSendDoesNotAllocate checks that a request on an open connection,
+// drawn, sent, answered and recorded, allocates nothing.
+func TestSendDoesNotAllocate(t *testing.T) {
+	target := startBaseline(t)
+	tr, err := NewTraffic(TrafficConfig{Links: []string{"/a", "/b", "/c/p/0/prog"}, Zipf: 1, Bots: 0.2, Clients: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := newRunner(Config{Target: target, Traffic: tr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.start = time.Now()
+	r.warmEnd, r.end = r.start, r.start.Add(time.Hour)
+	w := newWorker()
+	s := r.newSender(w, rand.New(rand.NewPCG(1, 2)))
+	defer s.close()
+	send := func() {
+		now := time.Now()
+		s.send(now, now)
+	}
+	for range 10 {
+		send()
+	}
+	if allocs := testing.AllocsPerRun(200, send); allocs != 0 {
+		t.Fatalf("unexpected allocations per request: %v; want 0", allocs)
+	}
+	if len(w.errs) != 0 || w.served != w.sent {
+		t.Fatalf("unexpected errors: %v (%s)", w.errs, w.errFirst)
 	}
 }

@@ -41,9 +41,9 @@ type Result struct {
 	Percentiles []Percentile `json:"percentiles"`
 	// Status counts measured answers by HTTP status code.
 	Status map[string]int64 `json:"status"`
-	// Errors counts measured requests that got no answer, by kind:
-	// timeout, connection_refused, connection_closed, no_free_connection,
-	// not_sent_behind_schedule (open loop), other.
+	// Errors counts measured requests that got no answer within the
+	// run's Timeout, by kind: timeout, connection_refused,
+	// connection_closed, not_sent_behind_schedule (open loop), other.
 	Errors map[string]int64 `json:"errors"`
 	// FirstError is the message of the first error of kind "other".
 	FirstError string `json:"first_error,omitempty"`
