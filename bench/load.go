@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -268,21 +269,84 @@ func (r *runner) roundTrip(c *conn, req *fasthttp.Request, resp *fasthttp.Respon
 	if err == nil {
 		err = c.bw.Flush()
 	}
+	keepAlive := false
 	if err == nil {
-		err = resp.ReadLimitBody(c.br, maxBodySize)
+		if resp.SkipBody {
+			keepAlive, err = readBodiless(c.br, resp)
+		} else {
+			err = resp.ReadLimitBody(c.br, maxBodySize)
+			keepAlive = err == nil && !resp.ConnectionClose()
+		}
 	}
 	t1 := time.Now()
-	if err != nil {
+	if !keepAlive {
 		c.close()
-		return t1, err
 	}
-	if resp.ConnectionClose() {
-		c.close()
+	if err != nil {
+		return t1, err
 	}
 	if t1.Sub(t0) > r.cfg.Timeout {
 		return t1, fasthttp.ErrTimeout
 	}
 	return t1, nil
+}
+
+// readBodiless reads the answer to a HEAD request from br into resp and
+// reports whether the connection stays open. fasthttp's parser takes an
+// answer without Content-Length for one whose body runs to the end of the
+// connection, and so says the connection ends; but that is how a fasthttp
+// server, the edge included, answers HEAD, and a HEAD answer has no body.
+// Taking the parser's word would redial after every HEAD. So the answer's
+// header is looked at while still in br: an HTTP/1.1 answer ends the
+// connection only with "Connection: close". When the header is not in br
+// whole, or the parser read more than it, the parser's word stands.
+func readBodiless(br *bufio.Reader, resp *fasthttp.Response) (keepAlive bool, err error) {
+	if _, err := br.Peek(1); err != nil {
+		return false, err
+	}
+	b, _ := br.Peek(br.Buffered())
+	n, closes := scanHeader(b)
+	left := len(b) - n
+	if err := resp.ReadLimitBody(br, maxBodySize); err != nil {
+		return false, err
+	}
+	if !resp.ConnectionClose() {
+		return true, nil
+	}
+	return n > 0 && br.Buffered() == left && !closes && resp.Header.IsHTTP11() && resp.Header.ContentLength() == -2, nil
+}
+
+var (
+	headerEnd        = []byte("\r\n\r\n")
+	headerConnection = []byte("Connection")
+	connectionClose  = []byte("close")
+)
+
+// scanHeader returns the length of the HTTP header at the start of b, 0 if
+// b does not hold all of it, and whether a Connection header in it lists
+// close.
+func scanHeader(b []byte) (n int, closes bool) {
+	i := bytes.Index(b, headerEnd)
+	if i < 0 {
+		return 0, false
+	}
+	_, h, _ := bytes.Cut(b[:i+2], []byte("\n")) // after the status line
+	for len(h) > 0 {
+		var line []byte
+		line, h, _ = bytes.Cut(h, []byte("\n"))
+		name, value, ok := bytes.Cut(line, []byte(":"))
+		if !ok || !bytes.EqualFold(bytes.TrimSpace(name), headerConnection) {
+			continue
+		}
+		for len(value) > 0 {
+			var option []byte
+			option, value, _ = bytes.Cut(value, []byte(","))
+			if bytes.EqualFold(bytes.TrimSpace(option), connectionClose) {
+				closes = true
+			}
+		}
+	}
+	return i + 4, closes
 }
 
 // worker is one connection's loop; it owns its histogram and counters.

@@ -270,6 +270,50 @@ func TestRunReconnectsAfterConnectionClose(t *testing.T) {
 	}
 }
 
+// TestRunKeepsConnectionsAcrossHeadAnswers checks that HEAD answers
+// without Content-Length, as a fasthttp server sends them, are counted and
+// leave the connection open.
+func TestRunKeepsConnectionsAcrossHeadAnswers(t *testing.T) {
+	target, ln := startFasthttp(t, func(ctx *fasthttp.RequestCtx) {
+		ctx.SetStatusCode(fasthttp.StatusFound)
+	})
+	tr, err := NewTraffic(TrafficConfig{Links: []string{"/a", "/b"}, Head: 0.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(context.Background(), Config{Target: target, Traffic: tr, Connections: 2, Duration: 200 * time.Millisecond, Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Requests == 0 || res.Status["302"] != res.Requests || res.ErrorCount() != 0 {
+		t.Fatalf("unexpected answers; got %d requests, status %v, errors %v (%s); want every request answered 302", res.Requests, res.Status, res.Errors, res.FirstError)
+	}
+	if got := ln.accepted.Load(); got != 3 {
+		t.Fatalf("unexpected connections; got %d; want 3, the probe's and one per worker", got)
+	}
+}
+
+func TestScanHeader(t *testing.T) {
+	for _, tc := range []struct {
+		b      string
+		n      int
+		closes bool
+	}{
+		{"HTTP/1.1 302 Found\r\nLocation: /x\r\n\r\n", 36, false},
+		{"HTTP/1.1 302 Found\r\nConnection: close\r\n\r\nHTTP/1.1", 41, true},
+		{"HTTP/1.1 200 OK\r\nconnection:Keep-Alive, CLOSE \r\n\r\n", 50, true},
+		{"HTTP/1.1 200 OK\r\nConnection: closed\r\nX-Connection: close\r\n\r\n", 60, false},
+		{"HTTP/1.1 200 OK\r\nConnection: close\r\n", 0, false},
+		{"HTTP/1.1 200 OK\r\n\r\n", 19, false},
+		{"", 0, false},
+	} {
+		n, closes := scanHeader([]byte(tc.b))
+		if n != tc.n || closes != tc.closes {
+			t.Fatalf("unexpected scan of %q; got %d, %v; want %d, %v", tc.b, n, closes, tc.n, tc.closes)
+		}
+	}
+}
+
 // TestRunCountsConnectionClosedMidAnswer checks that an answer cut off by
 // the server, in its header or its body, is a connection_closed error and
 // that the requests after it are answered on a new connection.
@@ -296,7 +340,7 @@ func TestRunCountsConnectionClosedMidAnswer(t *testing.T) {
 		t.Fatalf("unexpected errors %v (%s); want at least two, all connection_closed", res.Errors, res.FirstError)
 	}
 	if res.Status["302"] < closed || res.Status["302"] != res.Requests {
-		t.Fatalf("unexpected answers %v with %d cut off; want one 302 before each cut-off answer", res.Status, closed)
+		t.Fatalf("unexpected answers %v with %d cut off (%v, %s); want one 302 before each cut-off answer", res.Status, closed, res.Errors, res.FirstError)
 	}
 }
 
@@ -381,11 +425,7 @@ func TestRunVerifiesTLSTargets(t *testing.T) {
 // drawn, sent, answered and recorded, allocates nothing.
 func TestSendDoesNotAllocate(t *testing.T) {
 	target := startBaseline(t)
-	tr, err := NewTraffic(TrafficConfig{Links: []string{"/a", "/b", "/c/p/0/prog"}, Zipf: 1, Bots: 0.2, Clients: 50})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := newRunner(Config{Target: target, Traffic: tr})
+	r, err := newRunner(Config{Target: target, Traffic: testTraffic(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
