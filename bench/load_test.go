@@ -254,17 +254,7 @@ func TestRunReconnectsAfterConnectionClose(t *testing.T) {
 		ctx.SetStatusCode(fasthttp.StatusFound)
 		ctx.SetConnectionClose()
 	})
-	tr, err := NewTraffic(TrafficConfig{Links: []string{"/a", "/b"}, Head: 0.5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := Run(context.Background(), Config{Target: target, Traffic: tr, Connections: 2, Duration: 200 * time.Millisecond, Timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Requests == 0 || res.Status["302"] != res.Requests || res.ErrorCount() != 0 {
-		t.Fatalf("unexpected answers; got %d requests, status %v, errors %v (%s); want every request answered 302", res.Requests, res.Status, res.Errors, res.FirstError)
-	}
+	res := runAllFound(t, target)
 	if got := ln.accepted.Load(); got != res.Sent+1 {
 		t.Fatalf("unexpected connections; got %d; want %d, one per request and the probe's", got, res.Sent+1)
 	}
@@ -277,17 +267,7 @@ func TestRunKeepsConnectionsAcrossHeadAnswers(t *testing.T) {
 	target, ln := startFasthttp(t, func(ctx *fasthttp.RequestCtx) {
 		ctx.SetStatusCode(fasthttp.StatusFound)
 	})
-	tr, err := NewTraffic(TrafficConfig{Links: []string{"/a", "/b"}, Head: 0.5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := Run(context.Background(), Config{Target: target, Traffic: tr, Connections: 2, Duration: 200 * time.Millisecond, Timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Requests == 0 || res.Status["302"] != res.Requests || res.ErrorCount() != 0 {
-		t.Fatalf("unexpected answers; got %d requests, status %v, errors %v (%s); want every request answered 302", res.Requests, res.Status, res.Errors, res.FirstError)
-	}
+	runAllFound(t, target)
 	if got := ln.accepted.Load(); got != 3 {
 		t.Fatalf("unexpected connections; got %d; want 3, the probe's and one per worker", got)
 	}
@@ -447,4 +427,22 @@ func TestSendDoesNotAllocate(t *testing.T) {
 	if len(w.errs) != 0 || w.served != w.sent {
 		t.Fatalf("unexpected errors: %v (%s)", w.errs, w.errFirst)
 	}
+}
+
+// runAllFound runs two connections for 200 ms against target, half the
+// requests HEAD, and fails the test unless every request was answered 302.
+func runAllFound(t *testing.T, target string) *Result {
+	t.Helper()
+	tr, err := NewTraffic(TrafficConfig{Links: []string{"/a", "/b"}, Head: 0.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(context.Background(), Config{Target: target, Traffic: tr, Connections: 2, Duration: 200 * time.Millisecond, Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Requests == 0 || res.Status["302"] != res.Requests || res.ErrorCount() != 0 {
+		t.Fatalf("unexpected answers; got %d requests, status %v, errors %v (%s); want every request answered 302", res.Requests, res.Status, res.Errors, res.FirstError)
+	}
+	return res
 }

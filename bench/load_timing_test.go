@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -43,14 +42,7 @@ func BenchmarkLoadClosedLoop(b *testing.B) {
 		_ = srv.Process.Kill()
 		_ = srv.Wait()
 	}()
-	links := make([]string, 1000)
-	for i := range links {
-		links[i] = "/bench-" + strconv.Itoa(i)
-	}
-	tr, err := NewTraffic(TrafficConfig{Links: links, Zipf: 1, Bots: 0.1, Head: 0.02})
-	if err != nil {
-		b.Fatal(err)
-	}
+	tr := benchTraffic(b)
 	cfg := Config{Target: "http://" + addr, Traffic: tr, Connections: 8, Duration: 250 * time.Millisecond}
 	var requests, errs int64
 	var wall time.Duration
