@@ -12,9 +12,9 @@
 //	  │ queue full                    ▼
 //	  └──► overflow (OverflowSize) ─► spool (segment files) ──► replayer ──► Kafka
 //
-// Emit copies the event into a pooled buffer and does a non-blocking send on
-// the queue. When the queue is full it does a second non-blocking send on
-// the overflow buffer, drained by the spool writer goroutine; Emit itself
+// Emit copies the event into a recycled buffer and appends it to the queue
+// under the Writer's mutex. When the queue is full it does a non-blocking
+// send on the overflow buffer, drained by the spool writer goroutine; Emit itself
 // never touches the disk, so a slow disk can cost events (counted as
 // "queue_full") but never request latency. When both are full, or there is
 // no spool, the event is dropped and counted.
@@ -111,6 +111,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/VictoriaMetrics/metrics"
 	"github.com/segmentio/kafka-go"
 	"go.uber.org/zap"
 )
@@ -223,7 +224,7 @@ type Writer struct {
 	// backoff and the metadata lookup.
 	writeDeadline time.Duration
 
-	stop       chan struct{} // closed by Close once no Emit is in progress
+	stop       chan struct{} // closed by Close once closed is set: no Emit adds any more
 	abortCtx   context.Context
 	abort      context.CancelFunc // Close's context ended: stop using Kafka
 	replayCtx  context.Context
@@ -363,29 +364,25 @@ func (w *Writer) Emit(key, value []byte) {
 	// The queue is full. The overflow send happens under mu, so that Close,
 	// once it has set closed, knows no Emit will add to the overflow
 	// buffer behind the spool writer's final drain.
-	reason := w.emitOverflow(key, value)
+	counted := w.emitOverflow(key, value)
 	w.mu.Unlock()
-	if reason >= 0 {
-		w.m.dropped[reason].Inc()
-	} else {
-		w.m.enqueued.Inc()
-	}
+	counted.Inc()
 }
 
 // emitOverflow hands a copy of the event to the spool writer without
-// blocking; w.mu is held. It returns the reason the event was dropped, or
-// -1 when the spool writer took it.
-func (w *Writer) emitOverflow(key, value []byte) int {
+// blocking; w.mu is held. It returns the counter the event belongs to:
+// enqueued, or the reason it was dropped.
+func (w *Writer) emitOverflow(key, value []byte) *metrics.Counter {
 	if w.overflow == nil {
-		return dropQueueFullNoSpool
+		return w.m.dropped[dropQueueFullNoSpool]
 	}
 	if len(w.overflow) == cap(w.overflow) {
-		return dropQueueFull
+		return w.m.dropped[dropQueueFull]
 	}
 	e := w.newEvent()
 	e.set(key, value)
 	w.overflow <- e // only Emit sends, under mu: there is room
-	return -1
+	return w.m.enqueued
 }
 
 // runFlusher batches events from the queue and delivers them until Close
@@ -478,17 +475,16 @@ func newDeliverer(n int) *deliverer {
 
 // deliver sends one batch to Kafka or the spool and releases its events.
 func (w *Writer) deliver(d *deliverer, batch []*event) {
+	defer w.releaseEvents(batch)
 	now := time.Now()
 	if w.live == nil {
 		w.spoolEvents(d, batch, now, true)
-		w.releaseEvents(batch)
 		return
 	}
 	if w.sp != nil && w.sp.detoured() {
 		d.recs = eventRecords(d.recs[:0], batch, now)
 		if res, ok := w.sp.append(d.recs, false, true); ok {
 			w.countAppend(res)
-			w.releaseEvents(batch)
 			return
 		}
 		// The spool emptied meanwhile: back to Kafka.
@@ -496,7 +492,6 @@ func (w *Writer) deliver(d *deliverer, batch []*event) {
 	if w.abortCtx.Err() != nil {
 		// Close's context ended: no more Kafka attempts.
 		w.spoolOrDrop(d, batch, now)
-		w.releaseEvents(batch)
 		return
 	}
 
@@ -504,7 +499,6 @@ func (w *Writer) deliver(d *deliverer, batch []*event) {
 	if err == nil {
 		w.m.sent.Add(len(batch))
 		w.setFailing(false, nil)
-		w.releaseEvents(batch)
 		return
 	}
 	failed, sent := keepFailed(w.m, nil, batch, d.outs)
@@ -515,7 +509,6 @@ func (w *Writer) deliver(d *deliverer, batch []*event) {
 	} else {
 		w.retryWithoutSpool(d, failed, now)
 	}
-	w.releaseEvents(batch)
 }
 
 // writeEvents writes events to Kafka in one produce call bounded by the
