@@ -3,6 +3,7 @@ package redirect
 import (
 	"net"
 	"net/netip"
+	"syscall"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -26,24 +27,26 @@ import (
 type Server struct {
 	*fasthttp.Server
 	limits Limits
+	yield  *readYield
 }
 
 // Serve accepts connections on ln and serves them until ln fails or
 // Shutdown is called.
 func (s *Server) Serve(ln net.Listener) error {
-	return s.Server.Serve(&deadlineListener{Listener: ln, limits: &s.limits})
+	return s.Server.Serve(&deadlineListener{Listener: ln, limits: &s.limits, yield: s.yield})
 }
 
 // newDeadlineServer returns fs wrapped in a Server enforcing l's timeouts;
 // fs's own timeouts are cleared, so fasthttp sets no deadline itself.
 func newDeadlineServer(fs *fasthttp.Server, l Limits) *Server {
 	fs.ReadTimeout, fs.WriteTimeout, fs.IdleTimeout = 0, 0, 0
-	return &Server{Server: fs, limits: l}
+	return &Server{Server: fs, limits: l, yield: newReadYield()}
 }
 
 type deadlineListener struct {
 	net.Listener
 	limits *Limits
+	yield  *readYield
 }
 
 func (dl *deadlineListener) Accept() (net.Conn, error) {
@@ -51,7 +54,9 @@ func (dl *deadlineListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &deadlineConn{Conn: c, limits: dl.limits, peer: tcpPeer(c.RemoteAddr())}, nil
+	dc := &deadlineConn{Conn: c, limits: dl.limits, peer: tcpPeer(c.RemoteAddr())}
+	dc.initRawRead(dl.yield)
+	return dc, nil
 }
 
 // deadlineConn tracks where a connection is in its request cycle: a read
@@ -76,9 +81,22 @@ type deadlineConn struct {
 	// handled is the clock reading the handler took as it returned; the
 	// next Write uses it instead of reading the clock again. Zero: none.
 	handled time.Time
+
+	// Late reads (yield.go); raw is nil when the connection is not a
+	// socket, and then it never reads late.
+	raw    syscall.RawConn
+	yield  *readYield
+	readFD func(fd uintptr) bool // readSyscall, bound once
+	hot    bool                  // the last late read found the request there
+	probe  uint8                 // responses since a cold connection last read late
+	waited bool                  // the last read waited on the poller
+	rb     []byte                // readSyscall's buffer,
+	rn     int                   // its count
+	rerr   error                 // and its error
 }
 
 func (c *deadlineConn) Read(b []byte) (int, error) {
+	late := c.served && !c.inRequest && c.readLate()
 	now := time.Now()
 	var want time.Time
 	var slack time.Duration
@@ -101,7 +119,10 @@ func (c *deadlineConn) Read(b []byte) (int, error) {
 		}
 		c.readDL = want
 	}
-	n, err := c.Conn.Read(b)
+	n, err := c.read(b)
+	if late {
+		c.hot = !c.waited
+	}
 	if n > 0 && !c.inRequest {
 		c.inRequest, c.reqStart = true, time.Time{}
 	}

@@ -1,0 +1,9 @@
+//go:build !unix
+
+package redirect
+
+// initRawRead does nothing here: connections read through Conn.Read and
+// never read late.
+func (c *deadlineConn) initRawRead(*readYield) {}
+
+func (c *deadlineConn) read(b []byte) (int, error) { return c.Conn.Read(b) }
