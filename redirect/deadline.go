@@ -40,7 +40,11 @@ func (s *Server) Serve(ln net.Listener) error {
 // fs's own timeouts are cleared, so fasthttp sets no deadline itself.
 func newDeadlineServer(fs *fasthttp.Server, l Limits) *Server {
 	fs.ReadTimeout, fs.WriteTimeout, fs.IdleTimeout = 0, 0, 0
-	return &Server{Server: fs, limits: l, yield: newReadYield()}
+	s := &Server{Server: fs, limits: l}
+	if !l.EagerReads {
+		s.yield = newReadYield()
+	}
+	return s
 }
 
 type deadlineListener struct {

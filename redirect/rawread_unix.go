@@ -9,10 +9,14 @@ import (
 	"syscall"
 )
 
-// initRawRead lets c read with its own read(2) calls, through the
-// runtime's poller, so it learns whether a read had to wait (see
-// readYield); a connection that is not a socket reads through Conn.Read.
+// initRawRead lets c read late with budget y: it reads with its own
+// read(2) calls, through the runtime's poller, to learn whether a read had
+// to wait (see readYield). Without a budget (late reads are off), or on a
+// connection that is not a socket, c reads through Conn.Read.
 func (c *deadlineConn) initRawRead(y *readYield) {
+	if y == nil {
+		return
+	}
 	sc, ok := c.Conn.(syscall.Conn)
 	if !ok {
 		return

@@ -27,6 +27,9 @@ type Limits struct {
 	// MaxConcurrency bounds concurrent connections; more are answered 503 and
 	// counted. Default: 65536.
 	MaxConcurrency int
+	// EagerReads turns late reads off (see readYield): every connection
+	// reads its next request as soon as it has answered, as fasthttp does.
+	EagerReads bool
 }
 
 func (l *Limits) withDefaults(body int) Limits {

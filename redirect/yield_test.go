@@ -8,6 +8,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 func TestReadYieldBudget(t *testing.T) {
@@ -27,7 +29,8 @@ func TestReadYieldBudget(t *testing.T) {
 }
 
 // tcpDeadlineConn returns the server side of a loopback TCP connection
-// wrapped as the server wraps it, with budget y, and the client side.
+// wrapped as the server wraps it, with budget y (nil: late reads off), and
+// the client side.
 func tcpDeadlineConn(t *testing.T, l *Limits, y *readYield) (*deadlineConn, net.Conn) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -46,8 +49,8 @@ func tcpDeadlineConn(t *testing.T, l *Limits, y *readYield) (*deadlineConn, net.
 	}
 	t.Cleanup(func() { sc.Close() })
 	c := sc.(*deadlineConn)
-	if c.raw == nil {
-		t.Fatal("a TCP connection does not read through its raw connection")
+	if y != nil && c.raw == nil {
+		t.Fatal("a TCP connection with a late-read budget does not read through its raw connection")
 	}
 	return c, client
 }
@@ -147,5 +150,19 @@ func TestRawReadAllocatesNothing(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Fatalf("a raw read allocates %.1f times; want 0", allocs)
+	}
+}
+
+// TestEagerReads: with late reads off, connections read through Conn.Read
+// and never yield.
+func TestEagerReads(t *testing.T) {
+	s := newDeadlineServer(&fasthttp.Server{}, Limits{EagerReads: true})
+	if s.yield != nil {
+		t.Fatal("a server with EagerReads has a late-read budget")
+	}
+	c, _ := tcpDeadlineConn(t, &s.limits, s.yield)
+	c.hot = true
+	if c.raw != nil || c.readLate() {
+		t.Fatalf("with EagerReads a connection reads raw (%v) or late", c.raw != nil)
 	}
 }

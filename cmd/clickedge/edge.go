@@ -24,6 +24,7 @@ type edgeFlags struct {
 	listenAddr, internalListenAddr, publicURL string
 	trustedProxies, clientIPHeader            string
 	readTimeout, writeTimeout, idleTimeout    time.Duration
+	lateReads                                 bool
 	maxHeaderBytes, maxConcurrency            int
 	shutdownDelay                             time.Duration
 
@@ -58,6 +59,7 @@ func (f *edgeFlags) register(fs *flag.FlagSet, dev bool) {
 	fs.DurationVar(&f.readTimeout, "http.readTimeout", 5*time.Second, "bound on reading one request")
 	fs.DurationVar(&f.writeTimeout, "http.writeTimeout", 5*time.Second, "bound on writing one response")
 	fs.DurationVar(&f.idleTimeout, "http.idleTimeout", 60*time.Second, "bound on an idle keep-alive connection")
+	fs.BoolVar(&f.lateReads, "http.lateReads", true, "under load, a keep-alive connection whose next request tends to arrive while others are served reads it after them, saving an empty read(2) per request; false: read at once after each response")
 	fs.IntVar(&f.maxHeaderBytes, "http.maxHeaderBytes", 8<<10, "bound on the request line and headers, bytes; larger requests get 431")
 	fs.IntVar(&f.maxConcurrency, "http.maxConcurrency", 65536, "bound on concurrent connections per listener; more get 503")
 	fs.DurationVar(&f.shutdownDelay, "http.shutdownDelay", delay, "on SIGTERM, time between /ready turning 503 and closing the listeners, so load balancers stop sending traffic")
@@ -217,6 +219,7 @@ func startEdge(f *edgeFlags, log *zap.Logger, extraMetrics ...func(io.Writer)) (
 		IdleTimeout:    f.idleTimeout,
 		MaxHeaderBytes: f.maxHeaderBytes,
 		MaxConcurrency: f.maxConcurrency,
+		EagerReads:     !f.lateReads,
 	}
 	if e.publicLn, err = net.Listen("tcp", f.listenAddr); err != nil {
 		e.stopStores()
