@@ -3,6 +3,7 @@ package redirect
 import (
 	"net"
 	"net/netip"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -23,7 +24,8 @@ import (
 // every request. The bounds still hold, slightly tightened: the idle
 // timeout and the write timeout of one response take effect between three
 // quarters of their value and their value; the read timeout bounds a
-// request from its first byte exactly, as before.
+// request from its first byte exactly, as before. Unless Limits.EagerReads
+// is set, busy connections also read their next request late (yield.go).
 type Server struct {
 	*fasthttp.Server
 	limits Limits
@@ -41,8 +43,8 @@ func (s *Server) Serve(ln net.Listener) error {
 func newDeadlineServer(fs *fasthttp.Server, l Limits) *Server {
 	fs.ReadTimeout, fs.WriteTimeout, fs.IdleTimeout = 0, 0, 0
 	s := &Server{Server: fs, limits: l}
-	if !l.EagerReads {
-		s.yield = newReadYield()
+	if !l.EagerReads && runtime.GOMAXPROCS(0) == 1 {
+		s.yield = newReadYield() // late reads: yield.go
 	}
 	return s
 }
@@ -92,7 +94,7 @@ type deadlineConn struct {
 	yield  *readYield
 	readFD func(fd uintptr) bool // readSyscall, bound once
 	hot    bool                  // the last late read found the request there
-	probe  uint8                 // responses since a cold connection last read late
+	probe  uint8                 // counts a cold connection's responses; it reads late at each multiple of probeEvery
 	waited bool                  // the last read waited on the poller
 	rb     []byte                // readSyscall's buffer,
 	rn     int                   // its count

@@ -3,6 +3,7 @@
 package redirect
 
 import (
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -12,16 +13,17 @@ import (
 // initRawRead lets c read late with budget y: it reads with its own
 // read(2) calls, through the runtime's poller, to learn whether a read had
 // to wait (see readYield). Without a budget (late reads are off), or on a
-// connection that is not a socket, c reads through Conn.Read.
+// connection that is not a plain *net.TCPConn (a wrapper may have a Read of
+// its own), c reads through Conn.Read.
 func (c *deadlineConn) initRawRead(y *readYield) {
 	if y == nil {
 		return
 	}
-	sc, ok := c.Conn.(syscall.Conn)
+	tc, ok := c.Conn.(*net.TCPConn)
 	if !ok {
 		return
 	}
-	raw, err := sc.SyscallConn()
+	raw, err := tc.SyscallConn()
 	if err != nil {
 		return
 	}
@@ -29,8 +31,9 @@ func (c *deadlineConn) initRawRead(y *readYield) {
 	c.readFD = c.readSyscall
 }
 
-// read reads into b as net.Conn.Read does (the same errors; io.EOF when the
-// peer closed), noting in c.waited whether it had to wait for data.
+// read reads into b as net.Conn.Read does (io.EOF when the peer closed; a
+// *net.OpError otherwise, whose Timeout reports a deadline), noting in
+// c.waited whether it had to wait for data.
 func (c *deadlineConn) read(b []byte) (int, error) {
 	c.waited = false
 	if c.raw == nil {
@@ -45,9 +48,13 @@ func (c *deadlineConn) read(b []byte) (int, error) {
 	c.rb, c.rn, c.rerr = nil, 0, nil
 	switch {
 	case err != nil:
+		var oe *net.OpError
+		if errors.As(err, &oe) {
+			oe.Op = "read" // not "raw-read": the same text as Conn.Read's errors
+		}
 		return 0, err
 	case rerr != nil:
-		return 0, &net.OpError{Op: "read", Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(),
+		return 0, &net.OpError{Op: "read", Net: c.LocalAddr().Network(), Source: c.LocalAddr(), Addr: c.RemoteAddr(),
 			Err: os.NewSyscallError("read", rerr)}
 	case n == 0:
 		return 0, io.EOF
