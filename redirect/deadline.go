@@ -88,8 +88,9 @@ type deadlineConn struct {
 	// next Write uses it instead of reading the clock again. Zero: none.
 	handled time.Time
 
-	// Late reads (yield.go); raw is nil when the connection is not a
-	// socket, and then it never reads late.
+	// Late reads (yield.go); raw and yield are nil when late reads are
+	// off or the connection is not a plain *net.TCPConn, and then it reads
+	// through Conn.Read and never late.
 	raw    syscall.RawConn
 	yield  *readYield
 	readFD func(fd uintptr) bool // readSyscall, bound once
