@@ -1,6 +1,7 @@
 package tracking
 
 import (
+	"encoding/binary"
 	"strconv"
 	"unicode/utf8"
 )
@@ -209,6 +210,14 @@ func appendJSONString(dst, s []byte) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Eight bytes at a time while none needs a look of its own: most
+		// of a user agent or a referrer is plain ASCII.
+		for i+8 <= len(s) && plainJSON8(binary.LittleEndian.Uint64(s[i:])) {
+			i += 8
+		}
+		if i == len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {
@@ -255,6 +264,16 @@ func appendJSONString(dst, s []byte) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+// plainJSON8 reports whether none of the eight bytes in x is a control
+// character, a quote, a backslash or a byte of a multi-byte character: the
+// bytes appendJSONString copies as they are without a look of its own.
+func plainJSON8(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	zero := func(v uint64) uint64 { return (v - ones) &^ v } // high bit set in some byte iff v has a zero byte
+	below20 := (x - 0x20*ones) &^ x                          // high bit set in some byte iff x has a byte < 0x20 (bytes < 0x80)
+	return (x|below20|zero(x^'"'*ones)|zero(x^'\\'*ones))&highs == 0
 }
 
 // SetSubIDs sets SubID1, SubID2, SubID3 and SharedID from the raw query

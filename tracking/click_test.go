@@ -1,6 +1,7 @@
 package tracking
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"reflect"
 	"strings"
@@ -256,5 +257,34 @@ func TestEnumNames(t *testing.T) {
 	}
 	if _, err := Device(99).MarshalText(); err == nil {
 		t.Fatalf("unexpected error marshaling an invalid device; got nil; want an error")
+	}
+}
+
+// TestPlainJSON8: the eight-byte test passes a word exactly when every byte
+// is one appendJSONString copies without a look: each byte value at each
+// position among plain bytes, and every pair of values side by side (a
+// borrow from one byte must not hide or fake another).
+func TestPlainJSON8(t *testing.T) {
+	plain := func(b byte) bool { return b >= 0x20 && b < 0x80 && b != '"' && b != '\\' }
+	word := func(b []byte) uint64 { return binary.LittleEndian.Uint64(b) }
+	for v := 0; v < 256; v++ {
+		for pos := 0; pos < 8; pos++ {
+			w := []byte("abcdefgh")
+			w[pos] = byte(v)
+			if got, want := plainJSON8(word(w)), plain(byte(v)); got != want {
+				t.Fatalf("unexpected plainJSON8 for byte %#02x at %d; got %v; want %v", v, pos, got, want)
+			}
+		}
+	}
+	for a := 0; a < 256; a++ {
+		for b := 0; b < 256; b++ {
+			for _, pos := range []int{0, 3, 6} {
+				w := []byte(" ~ ~ ~ ~")
+				w[pos], w[pos+1] = byte(a), byte(b)
+				if got, want := plainJSON8(word(w)), plain(byte(a)) && plain(byte(b)); got != want {
+					t.Fatalf("unexpected plainJSON8 for bytes %#02x %#02x at %d; got %v; want %v", a, b, pos, got, want)
+				}
+			}
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"net/url"
 	"reflect"
+	"strings"
 	"testing"
 	"unicode/utf8"
 )
@@ -166,4 +167,31 @@ func cleanSubID(v string) string {
 		v = v[size:]
 	}
 	return string(out)
+}
+
+// FuzzAppendJSONString: the event's strings are encoded as encoding/json
+// encodes them without HTML escaping (invalid UTF-8 as U+FFFD, U+2028 and
+// U+2029 escaped), at any offset of the eight-byte fast path.
+func FuzzAppendJSONString(f *testing.F) {
+	f.Add("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) \"quoted\" back\\slash")
+	f.Add("plain ascii, exactly 16b")
+	f.Add("tab\there\x00\x1f\x7f\x80\xff é ✓ 😀 \u2028\u2029")
+	f.Fuzz(func(t *testing.T, s string) {
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(s); err != nil {
+			t.Fatalf("unexpected error from encoding/json; got %v; want nil", err)
+		}
+		for off := 0; off < 8 && off <= len(s); off++ {
+			got := appendJSONString([]byte("x"), []byte(s[off:]))
+			want.Reset()
+			if err := enc.Encode(s[off:]); err != nil {
+				t.Fatalf("unexpected error from encoding/json; got %v; want nil", err)
+			}
+			if w := "x" + strings.TrimSuffix(want.String(), "\n"); string(got) != w {
+				t.Fatalf("unexpected JSON string for %q; got %s; want %s", s[off:], got, w)
+			}
+		}
+	})
 }
