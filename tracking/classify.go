@@ -69,7 +69,8 @@ type Classifier struct {
 	keyGenerated bool
 	datacenter   ipRanges
 	geo          *geoDB
-	uas          *uaCache
+	uas          *setCache[uaResult]
+	refs         *setCache[referrerResult]
 
 	set              *metrics.Set
 	sourceCounters   [numSources]*metrics.Counter
@@ -103,7 +104,8 @@ func New(cfg Config) (*Classifier, error) {
 	case size < 0:
 		return nil, fmt.Errorf("cannot create classifier: UACacheSize is %d; want a positive size or 0 for the default", size)
 	}
-	c.uas = newUACache(size)
+	c.uas = newSetCache[uaResult](size)
+	c.refs = newSetCache[referrerResult](referrerCacheSize)
 
 	dc, err := newIPRanges(cfg.DatacenterRanges)
 	if err != nil {
@@ -176,11 +178,11 @@ func (c *Classifier) Classify(dst *Click, r *Request) {
 	if len(ua) > 0 && len(ua) <= maxCachedUALen {
 		h := c.uas.hash(ua)
 		if e, ok := c.uas.get(h, ua); ok {
-			class, digest = e.class, e.digest
+			class, digest = e.val.class, e.val.digest
 		} else {
 			class, digest = classifyUserAgent(ua), uaDigest(&c.keys, ua)
 			c.uaCacheMisses.Inc()
-			if c.uas.put(&uaEntry{key: string(ua), hash: h, class: class, digest: digest}) {
+			if c.uas.put(&cacheEntry[uaResult]{key: string(ua), hash: h, val: uaResult{class, digest}}) {
 				c.uaCacheEvictions.Inc()
 			}
 		}
@@ -206,7 +208,7 @@ func (c *Classifier) Classify(dst *Click, r *Request) {
 	dst.BotReason = reason
 	dst.Bot = reason != BotNone
 
-	dst.Source, dst.ReferrerHost = classifySource(dst.ReferrerHost[:0], r.Referer, r.QueryString)
+	dst.Source, dst.ReferrerHost = c.classifySource(dst.ReferrerHost[:0], r.Referer, r.QueryString)
 
 	dst.Country = dst.Country[:0]
 	if c.geo != nil {
@@ -225,28 +227,79 @@ func (c *Classifier) Classify(dst *Click, r *Request) {
 	}
 }
 
+// maxCachedUALen is the longest user agent kept in the cache. Real user agents
+// are far shorter; longer ones are classified on every request (still without
+// allocating), which bounds the cache's memory by about UACacheSize * 1 KiB.
+const maxCachedUALen = 1024
+
+// uaResult is what the cache keeps of a user agent.
+type uaResult struct {
+	class  uaClass
+	digest [2]uint64
+}
+
+// The referrer cache keeps the host and source of up to referrerCacheSize
+// referrer origins ("https://www.google.com") of at most
+// maxCachedOriginLen bytes, about 1 MiB at most. Browsers send most
+// cross-site referrers as a bare origin, so a few thousand cover the sites
+// that link to a partner; a hit costs a hash and a copy instead of the
+// host's validation and the table lookups.
+const (
+	referrerCacheSize  = 4096
+	maxCachedOriginLen = 256
+)
+
+// referrerResult is what the cache keeps of a referrer origin: the host
+// Click.ReferrerHost gets and the source before an ad click ID.
+type referrerResult struct {
+	host string
+	src  Source
+}
+
 // classifySource returns the source of a click and appends the referrer host
 // to host. An ad click ID in the query makes the click paid whatever the
 // referrer; a referrer that cannot be parsed is a referral with an empty host.
-func classifySource(host, referer, query []byte) (Source, []byte) {
+func (c *Classifier) classifySource(host, referer, query []byte) (Source, []byte) {
 	ref := trimSpace(referer)
 	src := SourceDirect
 	if len(ref) > 0 {
-		var app, ok bool
-		host, app, ok = appendReferrerHost(host, ref)
+		origin, auth, app, ok := splitReferrer(ref)
 		switch {
 		case !ok:
 			src = SourceReferral
-		case app:
-			src = appSource(host)
+		case len(origin) > maxCachedOriginLen:
+			host, src = referrerSource(host, auth, app)
 		default:
-			src = hostSource(host)
+			h := c.refs.hash(origin)
+			if e, hit := c.refs.get(h, origin); hit {
+				host, src = append(host, e.val.host...), e.val.src
+				break
+			}
+			start := len(host)
+			host, src = referrerSource(host, auth, app)
+			c.refs.put(&cacheEntry[referrerResult]{key: string(origin), hash: h, val: referrerResult{string(host[start:]), src}})
 		}
 	}
 	if hasAdClickID(query) {
 		src = SourcePaid
 	}
 	return src, host
+}
+
+// referrerSource appends the host of a referrer's authority (see
+// splitReferrer) to dst and returns it with the referrer's source: a
+// referral when the host is not valid.
+func referrerSource(dst, auth []byte, app bool) ([]byte, Source) {
+	start := len(dst)
+	dst, ok := appendAuthorityHost(dst, auth, app)
+	switch {
+	case !ok:
+		return dst, SourceReferral
+	case app:
+		return dst, appSource(dst[start:])
+	default:
+		return dst, hostSource(dst[start:])
+	}
 }
 
 var headlessBrand = []byte("Headless")

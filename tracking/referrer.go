@@ -13,19 +13,31 @@ const maxHostLen = 253
 // http(s) or android-app URL with a valid host. It does not allocate when dst
 // has capacity and never panics.
 func appendReferrerHost(dst, ref []byte) (out []byte, app, ok bool) {
-	var rest []byte
-	switch {
-	case hasPrefixFold(ref, "https://"):
-		rest = ref[len("https://"):]
-	case hasPrefixFold(ref, "http://"):
-		rest = ref[len("http://"):]
-	case hasPrefixFold(ref, "android-app://"):
-		rest = ref[len("android-app://"):]
-		app = true
-	default:
+	_, auth, app, ok := splitReferrer(ref)
+	if !ok {
 		return dst, false, false
 	}
-	// The authority ends at the path, query or fragment.
+	dst, ok = appendAuthorityHost(dst, auth, app)
+	return dst, app, ok
+}
+
+// splitReferrer splits a trimmed Referer value into its origin (scheme and
+// authority, as sent) and its authority, which ends at the path, query or
+// fragment. ok is false unless the scheme is http, https or android-app
+// (app=true).
+func splitReferrer(ref []byte) (origin, auth []byte, app, ok bool) {
+	var scheme int
+	switch {
+	case hasPrefixFold(ref, "https://"):
+		scheme = len("https://")
+	case hasPrefixFold(ref, "http://"):
+		scheme = len("http://")
+	case hasPrefixFold(ref, "android-app://"):
+		scheme, app = len("android-app://"), true
+	default:
+		return nil, nil, false, false
+	}
+	rest := ref[scheme:]
 	end := len(rest)
 	for i, c := range rest {
 		if c == '/' || c == '?' || c == '#' || c == '\\' {
@@ -33,7 +45,13 @@ func appendReferrerHost(dst, ref []byte) (out []byte, app, ok bool) {
 			break
 		}
 	}
-	auth := rest[:end]
+	return ref[:scheme+end], rest[:end], app, true
+}
+
+// appendAuthorityHost appends the host of a referrer's authority to dst as
+// appendReferrerHost describes; ok is false (dst unchanged) when it is not
+// valid.
+func appendAuthorityHost(dst, auth []byte, app bool) (out []byte, ok bool) {
 	if app {
 		return appendPackageName(dst, auth)
 	}
@@ -45,11 +63,11 @@ func appendReferrerHost(dst, ref []byte) (out []byte, app, ok bool) {
 		// IPv6 literal: keep it with its brackets, drop the port.
 		i := bytes.IndexByte(host, ']')
 		if i < 0 {
-			return dst, false, false
+			return dst, false
 		}
 		host = host[:i+1]
 		if !validIPv6Literal(host[1:i]) {
-			return dst, false, false
+			return dst, false
 		}
 	} else if i := bytes.IndexByte(host, ':'); i >= 0 {
 		host = host[:i]
@@ -58,13 +76,13 @@ func appendReferrerHost(dst, ref []byte) (out []byte, app, ok bool) {
 		host = host[:len(host)-1]
 	}
 	if len(host) == 0 || len(host) > maxHostLen {
-		return dst, false, false
+		return dst, false
 	}
 	if host[0] == '[' {
 		for _, c := range host {
 			dst = append(dst, lower(c))
 		}
-		return dst, false, true
+		return dst, true
 	}
 	// Copy the host lowercased while checking its characters and that no
 	// label is empty.
@@ -72,28 +90,28 @@ func appendReferrerHost(dst, ref []byte) (out []byte, app, ok bool) {
 	prev := byte('.')
 	for _, c := range host {
 		if !isHostByte(c) || c == '.' && prev == '.' {
-			return dst[:start], false, false
+			return dst[:start], false
 		}
 		prev = c
 		dst = append(dst, lower(c))
 	}
-	return dst, false, true
+	return dst, true
 }
 
 // appendPackageName validates and appends the lowercase Android package name.
-func appendPackageName(dst, name []byte) ([]byte, bool, bool) {
+func appendPackageName(dst, name []byte) ([]byte, bool) {
 	if len(name) == 0 || len(name) > maxHostLen {
-		return dst, true, false
+		return dst, false
 	}
 	for _, c := range name {
 		if !isAlnum(c) && c != '.' && c != '_' {
-			return dst, true, false
+			return dst, false
 		}
 	}
 	for _, c := range name {
 		dst = append(dst, lower(c))
 	}
-	return dst, true, true
+	return dst, true
 }
 
 func isHostByte(c byte) bool {

@@ -167,14 +167,54 @@ func TestClassifySource(t *testing.T) {
 		{"null", "", SourceReferral, ""},
 		{"about:blank", "", SourceReferral, ""},
 	}
-	for _, tc := range tests {
-		src, host := classifySource(nil, []byte(tc.referer), []byte(tc.query))
-		if src != tc.source {
-			t.Errorf("unexpected source for referrer %q and query %q; got %q; want %q", tc.referer, tc.query, src, tc.source)
+	// Each referrer twice: the first classifies and fills the cache, the
+	// second must come from the cache with the same result, also after
+	// the same origin with an ad click ID.
+	c := newTestClassifier(t, Config{VisitorKey: []byte(testKey)})
+	for _, pass := range []string{"first", "cached"} {
+		for _, tc := range tests {
+			src, host := c.classifySource([]byte("keep"), []byte(tc.referer), []byte(tc.query))
+			if src != tc.source {
+				t.Errorf("%s: unexpected source for referrer %q and query %q; got %q; want %q", pass, tc.referer, tc.query, src, tc.source)
+			}
+			if string(host) != "keep"+tc.host {
+				t.Errorf("%s: unexpected referrer host for %q; got %q; want %q", pass, tc.referer, host, "keep"+tc.host)
+			}
 		}
-		if string(host) != tc.host {
-			t.Errorf("unexpected referrer host for %q; got %q; want %q", tc.referer, host, tc.host)
+	}
+	if n := c.refs.len(); n == 0 {
+		t.Fatalf("unexpected empty referrer cache; got %d entries; want some", n)
+	}
+}
+
+// TestReferrerCacheOrigins: referrers that share an origin share an entry
+// and get its host; the scheme and the authority as sent are the key, so
+// an app referrer and a web one with the same name stay apart, and origins
+// too long to keep are classified every time.
+func TestReferrerCacheOrigins(t *testing.T) {
+	c := newTestClassifier(t, Config{VisitorKey: []byte(testKey)})
+	for _, ref := range []string{"https://WWW.Google.com/search?q=1", "https://WWW.Google.com/", "https://WWW.Google.com#x"} {
+		src, host := c.classifySource(nil, []byte(ref), nil)
+		if src != SourceSearch || string(host) != "www.google.com" {
+			t.Fatalf("unexpected classification of %q; got %q %q; want %q %q", ref, src, host, SourceSearch, "www.google.com")
 		}
+	}
+	if n := c.refs.len(); n != 1 {
+		t.Fatalf("unexpected referrer cache entries after one origin; got %d; want 1", n)
+	}
+	if src, host := c.classifySource(nil, []byte("android-app://com.google.android.gm/"), nil); src != SourceEmail || string(host) != "com.google.android.gm" {
+		t.Fatalf("unexpected classification of an app referrer; got %q %q; want %q %q", src, host, SourceEmail, "com.google.android.gm")
+	}
+	if src, host := c.classifySource(nil, []byte("https://com.google.android.gm/"), nil); src != SourceReferral || string(host) != "com.google.android.gm" {
+		t.Fatalf("unexpected classification of a web referrer named like an app; got %q %q; want %q %q", src, host, SourceReferral, "com.google.android.gm")
+	}
+	long := "https://" + strings.Repeat("a", maxCachedOriginLen) + ".example.com/"
+	before := c.refs.len()
+	if src, host := c.classifySource(nil, []byte(long), nil); src != SourceReferral || len(host) != 0 {
+		t.Fatalf("unexpected classification of an over-long host; got %q %q; want %q and no host", src, host, SourceReferral)
+	}
+	if n := c.refs.len(); n != before {
+		t.Fatalf("unexpected referrer cache entries after an over-long origin; got %d; want %d", n, before)
 	}
 }
 
