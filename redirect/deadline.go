@@ -87,6 +87,7 @@ type deadlineConn struct {
 	// handled is the clock reading the handler took as it returned; the
 	// next Write uses it instead of reading the clock again. Zero: none.
 	handled time.Time
+	wrote   time.Time // the clock reading of the last write
 
 	// Late reads (yield.go); raw and yield are nil when late reads are
 	// off or the connection is not a plain *net.TCPConn, and then it reads
@@ -104,7 +105,6 @@ type deadlineConn struct {
 
 func (c *deadlineConn) Read(b []byte) (int, error) {
 	late := c.served && !c.inRequest && c.readLate()
-	now := time.Now()
 	var want time.Time
 	var slack time.Duration
 	switch {
@@ -112,13 +112,15 @@ func (c *deadlineConn) Read(b []byte) (int, error) {
 		if c.reqStart.IsZero() {
 			// The request's first bytes came with the last read, just
 			// before it was parsed.
-			c.reqStart = now
+			c.reqStart = time.Now()
 		}
 		want = c.reqStart.Add(c.limits.ReadTimeout)
 	case c.served:
-		want, slack = now.Add(c.limits.IdleTimeout), c.limits.IdleTimeout/4
+		// Right after a response: the idle time counts from its write,
+		// whose clock reading saves one here.
+		want, slack = c.wrote.Add(c.limits.IdleTimeout), c.limits.IdleTimeout/4
 	default:
-		want, slack = now.Add(c.limits.ReadTimeout), c.limits.ReadTimeout/4
+		want, slack = time.Now().Add(c.limits.ReadTimeout), c.limits.ReadTimeout/4
 	}
 	if c.readDL.After(want) || c.readDL.Before(want.Add(-slack)) {
 		if err := c.Conn.SetReadDeadline(want); err != nil {
@@ -143,6 +145,7 @@ func (c *deadlineConn) Write(b []byte) (int, error) {
 	} else {
 		c.handled = time.Time{}
 	}
+	c.wrote = now
 	want := now.Add(c.limits.WriteTimeout)
 	if c.writeDL.Before(want.Add(-c.limits.WriteTimeout / 4)) {
 		if err := c.Conn.SetWriteDeadline(want); err != nil {
