@@ -3,6 +3,7 @@
 package redirect
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net/netip"
@@ -152,9 +153,9 @@ func (h *Handler) HandleRequest(ctx *fasthttp.RequestCtx) {
 	if start.IsZero() { // a RequestCtx built by hand, as in tests
 		start = time.Now()
 	}
-	key, t, ok := h.serve(ctx, start)
+	key, query, t, ok := h.serve(ctx, start)
 	if ok && h.emitter != nil {
-		h.emit(ctx, start, key, t)
+		h.emit(ctx, start, key, query, t)
 	}
 	end := time.Now()
 	h.latency.Update(end.Sub(start).Seconds())
@@ -165,26 +166,27 @@ func (h *Handler) HandleRequest(ctx *fasthttp.RequestCtx) {
 	}
 }
 
-// serve answers the request. It returns the link key and target (nil unless
-// redirected) and whether the request was a click on a link path.
-func (h *Handler) serve(ctx *fasthttp.RequestCtx, now time.Time) ([]byte, *linkcache.Target, bool) {
+// serve answers the request. It returns the link key, the raw query, the
+// target (nil unless redirected) and whether the request was a click on a
+// link path.
+func (h *Handler) serve(ctx *fasthttp.RequestCtx, now time.Time) (key, query []byte, t *linkcache.Target, click bool) {
 	method := ctx.Method()
 	if !bytesEqual(method, methodGET) && !bytesEqual(method, methodHEAD) {
 		ctx.Response.Header.SetCanonical(hdrAllow, valAllow)
 		h.page(ctx, fasthttp.StatusMethodNotAllowed, pageBadMethod)
 		h.results[resultMethod].Inc()
-		return nil, nil, false
+		return nil, nil, nil, false
 	}
-	key, ok := ParsePath(ctx.Path())
+	key, query, ok := linkKey(ctx)
 	if !ok {
 		h.page(ctx, fasthttp.StatusNotFound, pageNotFound)
 		h.results[resultBadPath].Inc()
-		return nil, nil, false
+		return nil, nil, nil, false
 	}
 	t, st := h.cache.GetAt(key, now)
 	switch st {
 	case linkcache.Hit, linkcache.Stale, linkcache.Miss:
-		h.redirect(ctx, t)
+		h.redirect(ctx, t, query)
 		switch st {
 		case linkcache.Hit:
 			h.results[resultHit].Inc()
@@ -193,7 +195,7 @@ func (h *Handler) serve(ctx *fasthttp.RequestCtx, now time.Time) ([]byte, *linkc
 		default:
 			h.results[resultMiss].Inc()
 		}
-		return key, t, true
+		return key, query, t, true
 	case linkcache.NotFound:
 		h.page(ctx, fasthttp.StatusNotFound, pageNotFound)
 		h.results[resultNotFound].Inc()
@@ -202,15 +204,66 @@ func (h *Handler) serve(ctx *fasthttp.RequestCtx, now time.Time) ([]byte, *linkc
 		h.page(ctx, fasthttp.StatusServiceUnavailable, pageUnavailable)
 		h.results[resultUnavailable].Inc()
 	}
-	return key, nil, true
+	return key, query, nil, true
+}
+
+// linkKey returns the cache key of the request's link path (see ParsePath)
+// and the request's raw query, without '?'. A request that is already in the
+// form fasthttp's URI parsing would leave as it is (a link path, a query
+// without control characters or fragment, a plain Host) is used as sent,
+// which saves a tenth of a microsecond per click. Any other request
+// (percent-escapes, dot segments, doubled slashes, the absolute form, a
+// fragment, an unusual Host) goes through ctx.URI(), so both give the same
+// key and query (FuzzLinkKey), and a target fasthttp cannot parse stays a
+// bad path.
+func linkKey(ctx *fasthttp.RequestCtx) (key, query []byte, ok bool) {
+	path := ctx.Request.Header.RequestURI()
+	if i := bytes.IndexByte(path, '?'); i >= 0 {
+		path, query = path[:i], path[i+1:]
+	}
+	if key, ok = ParsePath(path); ok && plainQuery(query) && plainHost(ctx.Request.Header.Host()) {
+		return key, query, true
+	}
+	u := ctx.URI()
+	key, ok = ParsePath(u.Path())
+	return key, u.QueryString(), ok
+}
+
+// plainQuery reports whether q has no control character and no fragment.
+func plainQuery(q []byte) bool {
+	for _, c := range q {
+		if c < ' ' || c == 0x7f || c == '#' {
+			return false
+		}
+	}
+	return true
+}
+
+// plainHost reports whether h is a host name of letters, digits, '.', '-'
+// and '_', with an optional ':' and digits after it, or empty.
+func plainHost(h []byte) bool {
+	for i, c := range h {
+		if c == ':' {
+			for _, d := range h[i+1:] {
+				if d < '0' || d > '9' {
+					return false
+				}
+			}
+			return true
+		}
+		if !linkcache.IsIDByte(c) && c != '.' {
+			return false
+		}
+	}
+	return true
 }
 
 // redirect answers 302 to t's destination, with the request's non-reserved
-// query parameters when the program allows pass-through.
-func (h *Handler) redirect(ctx *fasthttp.RequestCtx, t *linkcache.Target) {
+// query parameters (query, raw) when the program allows pass-through.
+func (h *Handler) redirect(ctx *fasthttp.RequestCtx, t *linkcache.Target, query []byte) {
 	ctx.SetStatusCode(fasthttp.StatusFound)
 	hdr := &ctx.Response.Header
-	if q := ctx.URI().QueryString(); t.Passthrough && len(q) > 0 {
+	if q := query; t.Passthrough && len(q) > 0 {
 		lp := locationBufPool.Get().(*[]byte)
 		sp := scratchBufPool.Get().(*[]byte)
 		loc := append((*lp)[:0], t.Location...)

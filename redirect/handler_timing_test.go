@@ -18,6 +18,9 @@ func BenchmarkHandlerHit(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
+				// As for a request read off the wire: the URI is not
+				// parsed yet.
+				ctx.Request.SetRequestURI(bc.path)
 				ctx.Response.Reset()
 				e.handler.HandleRequest(ctx)
 			}
@@ -67,6 +70,7 @@ func BenchmarkHandlerHitWithEvent(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
+		ctx.Request.SetRequestURI("/hot?subId1=bench")
 		ctx.Response.Reset()
 		e.handler.HandleRequest(ctx)
 	}
