@@ -45,6 +45,13 @@ func TestNewTarget(t *testing.T) {
 		if got, want := string(tg.ClickKey), string(c.AppendKey(nil)); got != want {
 			t.Fatalf("unexpected ClickKey; got %q; want %q", got, want)
 		}
+		// The fields share one array: each is capped at its length, so an
+		// append to one copies instead of overwriting its neighbour.
+		for _, b := range [][]byte{tg.Location, tg.ClickLink, tg.ClickKey, tg.Code, tg.Level, tg.Program, tg.Partner, tg.Ad, tg.ASIN, tg.Marketplace} {
+			if cap(b) != len(b) {
+				t.Fatalf("unexpected capacity of %q; got %d; want %d", b, cap(b), len(b))
+			}
+		}
 	}
 	f(Resolution{Code: "x", Level: LevelProgram, Program: "p", Partner: "r", Prog: us, Partnership: assoc},
 		"https://www.amazon.com/dp/B000000001?tag=name-20&linkCode=ll1&ascsubtag=post%2042%26x%3Dy", "B000000001")
