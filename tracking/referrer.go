@@ -6,21 +6,6 @@ import "bytes"
 // names are at most 253 bytes; Android package names are shorter in practice).
 const maxHostLen = 253
 
-// appendReferrerHost parses a trimmed, non-empty Referer value and appends its
-// host to dst: lowercase, without userinfo, port or trailing dot; for an
-// "android-app://" referrer the app's package name. It returns app=true for
-// app referrers and ok=false (dst unchanged) when the value is not an
-// http(s) or android-app URL with a valid host. It does not allocate when dst
-// has capacity and never panics.
-func appendReferrerHost(dst, ref []byte) (out []byte, app, ok bool) {
-	_, auth, app, ok := splitReferrer(ref)
-	if !ok {
-		return dst, false, false
-	}
-	dst, ok = appendAuthorityHost(dst, auth, app)
-	return dst, app, ok
-}
-
 // splitReferrer splits a trimmed Referer value into its origin (scheme and
 // authority, as sent) and its authority, which ends at the path, query or
 // fragment. ok is false unless the scheme is http, https or android-app
@@ -48,9 +33,11 @@ func splitReferrer(ref []byte) (origin, auth []byte, app, ok bool) {
 	return ref[:scheme+end], rest[:end], app, true
 }
 
-// appendAuthorityHost appends the host of a referrer's authority to dst as
-// appendReferrerHost describes; ok is false (dst unchanged) when it is not
-// valid.
+// appendAuthorityHost appends the host of a referrer's authority (see
+// splitReferrer) to dst: lowercase, without userinfo, port or trailing dot;
+// for an app referrer (app=true) the app's package name. ok is false (dst
+// unchanged) when it is not a valid host or package name. It does not
+// allocate when dst has capacity and never panics.
 func appendAuthorityHost(dst, auth []byte, app bool) (out []byte, ok bool) {
 	if app {
 		return appendPackageName(dst, auth)
