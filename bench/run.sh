@@ -10,7 +10,8 @@
 # broker, the rollup) share the other (LOAD_CPU). Then it measures, in this
 # order:
 #   1. closed loop, clickbench: edge, baseline, nginx;
-#   2. closed loop, wrk (an independent load generator): the same three;
+#   2. closed loop, wrk (an independent load generator): the same three, in
+#      alternating rounds (the report gives the ratio of the medians);
 #   3. open loop at half the edge's closed-loop rate, clickbench: the three;
 #   4. the loss run: LOSS_DURATION at full load on the edge, then every
 #      served click is looked up on the clicks topic (-verify.kafka).
@@ -22,6 +23,7 @@
 #   DURATION [20s]  WARMUP [3s]  CONNECTIONS [64]  LOSS_DURATION [60s]
 #   LINKS [1000]  ZIPF [1.0]  BOTS [0.1]  SERVER_CPU [0]  LOAD_CPU [1]
 #   OUT [bench/out/<date>]  SKIP_NGINX [0]  SKIP_WRK [0]  SKIP_LOSS [0]
+#   WRK_ROUNDS [3] alternating wrk rounds over the targets, WRK_DURATION [10s] each
 #   ROLLUP_CATCHUP [20] seconds the rollup consumes after the load
 #   COMPRESSION [snappy] the edge's -kafka.compression
 set -euo pipefail
@@ -38,6 +40,8 @@ LOAD_CPU=${LOAD_CPU:-1}
 OUT=${OUT:-bench/out/$(date +%Y%m%d-%H%M%S)}
 SKIP_NGINX=${SKIP_NGINX:-0}
 SKIP_WRK=${SKIP_WRK:-0}
+WRK_ROUNDS=${WRK_ROUNDS:-3}
+WRK_DURATION=${WRK_DURATION:-10s}
 SKIP_LOSS=${SKIP_LOSS:-0}
 COMPRESSION=${COMPRESSION:-snappy}
 
@@ -170,16 +174,36 @@ pause_rollup
 log "1/4 closed loop, clickbench, $DURATION each"
 for i in "${!URLS[@]}"; do load "$i" closed -duration "$DURATION"; done
 
-WRK_ROWS=()
+WRK_ROWS=() WRK_RATIOS=()
 if [ "$SKIP_WRK" = 0 ] && command -v wrk >/dev/null; then
-	log "2/4 closed loop, wrk, $DURATION each"
+	# Rounds alternate the targets, so that a drift of the machine's speed
+	# (on a VM, runs of one server vary by 5-10%, and a bare server's rate
+	# can jump between two levels) reaches every target alike; the report
+	# gives every round, the median and the ratio of the medians.
+	log "2/4 closed loop, wrk, $WRK_ROUNDS alternating rounds of $WRK_DURATION each"
+	for r in $(seq "$WRK_ROUNDS"); do
+		for i in "${!URLS[@]}"; do
+			taskset -c "$LOAD_CPU" wrk -t1 -c "$CONNECTIONS" -d "${WRK_DURATION%s}s" --latency -s bench/links.lua "${URLS[i]}" -- "$WORK/links.txt" wrk >"$OUT/wrk-$r-$i.txt" 2>&1
+			rps=$(awk '/^Requests\/sec/ {print $2}' "$OUT/wrk-$r-$i.txt")
+			WRK_RPS[r*10+i]=$rps
+			log "wrk round $r, ${NAMES[i]}: $rps req/s"
+		done
+	done
+	median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 	for i in "${!URLS[@]}"; do
-		taskset -c "$LOAD_CPU" wrk -t1 -c "$CONNECTIONS" -d "${DURATION%s}s" --latency -s bench/links.lua "${URLS[i]}" -- "$WORK/links.txt" wrk >"$OUT/wrk-$i.txt" 2>&1
-		rps=$(awk '/^Requests\/sec/ {print $2}' "$OUT/wrk-$i.txt")
-		lat=$(awk '/Latency Distribution/ {f=1; next} f && NF==2 {printf "%s ", $2} /^ +99%/ {f=0}' "$OUT/wrk-$i.txt")
-		WRK_RPS[i]=$rps
-		WRK_ROWS+=("| ${NAMES[i]} | $rps | $(echo "$lat" | awk '{print $1" | "$2" | "$3" | "$4}') |")
-		log "wrk ${NAMES[i]}: $rps req/s"
+		all="" lats=""
+		for r in $(seq "$WRK_ROUNDS"); do
+			all+="${WRK_RPS[r*10+i]} "
+			lats+="${lats:+, }$(awk '/^ +50%/ {p50 = $2} /^ +99%/ {p99 = $2} END {print p50 "/" p99}' "$OUT/wrk-$r-$i.txt")"
+		done
+		WRK_MED[i]=$(echo "$all" | median)
+		WRK_ROWS+=("| ${NAMES[i]} | $(echo "$all" | awk '{for (k = 1; k <= NF; k++) printf "%s%.0f", (k > 1 ? ", " : ""), $k}') | $(printf '%.0f' "${WRK_MED[i]}") | $lats |")
+	done
+	for i in "${!URLS[@]}"; do
+		[ "$i" = 0 ] && continue
+		per=""
+		for r in $(seq "$WRK_ROUNDS"); do per+="$(awk -v a="${WRK_RPS[r*10]}" -v b="${WRK_RPS[r*10+i]}" 'BEGIN {printf "%.3f", a / b}') "; done
+		WRK_RATIOS+=("- clickedge / ${NAMES[i]}: req/s ratio of the medians **$(awk -v a="${WRK_MED[0]}" -v b="${WRK_MED[i]}" 'BEGIN {printf "%.3f", a / b}')** (rounds: $(echo "$per" | sed 's/ $//; s/ /, /g'))")
 	done
 fi
 
@@ -218,16 +242,13 @@ mv "$WORK"/*.svg "$OUT/"
 	sed 's/^# /## /' "$WORK/closed.md"
 	echo
 	if [ "${#WRK_ROWS[@]}" -gt 0 ]; then
-		echo "## Closed loop, wrk (1 thread, $CONNECTIONS connections, $DURATION)"
+		echo "## Closed loop, wrk (1 thread, $CONNECTIONS connections, $WRK_ROUNDS alternating rounds of $WRK_DURATION)"
 		echo
-		echo "| target | req/s | p50 | p75 | p90 | p99 |"
-		echo "|---|---:|---:|---:|---:|---:|"
+		echo "| target | req/s per round | median req/s | p50/p99 per round |"
+		echo "|---|---|---:|---|"
 		printf '%s\n' "${WRK_ROWS[@]}"
 		echo
-		for i in "${!URLS[@]}"; do
-			[ "$i" = 0 ] && continue
-			echo "- clickedge / ${NAMES[i]}: req/s ratio **$(awk -v a="${WRK_RPS[0]}" -v b="${WRK_RPS[i]}" 'BEGIN {printf "%.3f", a / b}')**"
-		done
+		printf '%s\n' "${WRK_RATIOS[@]}"
 		echo
 	fi
 	sed 's/^# /## /' "$WORK/open.md"
