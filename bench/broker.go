@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"net"
+	"strconv"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 )
@@ -16,6 +17,9 @@ type BrokerConfig struct {
 	// Partitions is the topic's partition count. Default: 3.
 	Partitions int
 }
+
+// segmentBytes is the broker's log segment size (see StartBroker).
+const segmentBytes = 4 << 20
 
 // Broker is a single-node Kafka-protocol broker (franz-go's kfake) for local
 // stacks and load runs. It keeps every record in memory: a 60 s run at
@@ -48,6 +52,14 @@ func StartBroker(cfg BrokerConfig) (*Broker, error) {
 		kfake.SeedTopics(int32(cfg.Partitions), cfg.Topic),
 		kfake.AllowAutoTopicCreation(),
 		kfake.ListenFn(func(string, string) (net.Listener, error) { return ln, nil }),
+		// kfake keeps each log segment in one in-memory buffer that doubles
+		// as it fills: with its default 100 MiB segments, every partition
+		// copies a 64 MiB buffer into a fresh 128 MiB one every few dozen
+		// seconds at the edge's full rate, tens of milliseconds of the
+		// core the broker shares with the load generator, which showed up as
+		// 40-50 ms stalls in the edge's latency. 4 MiB segments keep each
+		// copy under a millisecond.
+		kfake.BrokerConfigs(map[string]string{"log.segment.bytes": strconv.Itoa(segmentBytes)}),
 	)
 	if err != nil {
 		ln.Close()

@@ -6,9 +6,13 @@ import (
 	"encoding/xml"
 	"io"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 func sampleResults(t *testing.T) []*Result {
@@ -108,6 +112,32 @@ func TestBroker(t *testing.T) {
 	}
 	if len(v.start) != 2 {
 		t.Fatalf("unexpected partitions of the broker's topic; got %v; want 2", v.start)
+	}
+	// Small log segments: kfake grows a segment's buffer by doubling it,
+	// and a 64 MiB copy stalls the core the broker shares.
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	req := kmsg.NewPtrDescribeConfigsRequest()
+	res := kmsg.NewDescribeConfigsRequestResource()
+	res.ResourceType, res.ResourceName = kmsg.ConfigResourceTypeBroker, "0"
+	req.Resources = append(req.Resources, res)
+	resp, err := req.RequestWith(context.Background(), cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seg string
+	for _, r := range resp.Resources {
+		for _, c := range r.Configs {
+			if c.Name == "log.segment.bytes" && c.Value != nil {
+				seg = *c.Value
+			}
+		}
+	}
+	if seg != strconv.Itoa(segmentBytes) {
+		t.Fatalf("unexpected log.segment.bytes of the broker; got %q; want %d", seg, segmentBytes)
 	}
 	if _, err := StartBroker(BrokerConfig{Listen: b.Addr()}); err == nil {
 		t.Fatal("a second broker on a taken address started")

@@ -7,15 +7,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/alicebob/miniredis/v2"
-	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/clickedge/clickedge/bench"
 	"github.com/clickedge/clickedge/linkcache"
 )
 
@@ -167,24 +166,15 @@ func seedDemo(s *linkcache.Store) ([]demoLink, error) {
 	return out, nil
 }
 
-// startDevKafka runs an in-process Kafka-protocol broker (kfake) on addr with
-// the clicks topic seeded, and returns its address and a stop function.
+// startDevKafka runs the in-process Kafka-protocol broker of the load suite
+// (bench.StartBroker, franz-go's kfake) on addr with the clicks topic seeded,
+// and returns its address and a stop function.
 func startDevKafka(addr, topic string) (string, func(), error) {
-	ln, err := net.Listen("tcp", addr)
+	b, err := bench.StartBroker(bench.BrokerConfig{Listen: addr, Topic: topic, Partitions: 3})
 	if err != nil {
-		return "", nil, fmt.Errorf("cannot start the embedded Kafka broker on -dev.kafkaAddr %q: %w", addr, err)
+		return "", nil, fmt.Errorf("cannot start the embedded Kafka broker (-dev.kafkaAddr %q): %w", addr, err)
 	}
-	c, err := kfake.NewCluster(
-		kfake.NumBrokers(1),
-		kfake.SeedTopics(3, topic),
-		kfake.AllowAutoTopicCreation(),
-		kfake.ListenFn(func(string, string) (net.Listener, error) { return ln, nil }),
-	)
-	if err != nil {
-		ln.Close()
-		return "", nil, fmt.Errorf("cannot start the embedded Kafka broker: %w", err)
-	}
-	return ln.Addr().String(), c.Close, nil
+	return b.Addr(), b.Close, nil
 }
 
 func printDev(e *edge, f *edgeFlags, embedded, embeddedKafka bool, links []demoLink) {
