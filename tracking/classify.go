@@ -240,7 +240,7 @@ type uaResult struct {
 
 // The referrer cache keeps the host and source of up to referrerCacheSize
 // referrer origins ("https://www.google.com") of at most
-// maxCachedOriginLen bytes, about 1 MiB at most. Browsers send most
+// maxCachedOriginLen bytes, under 2.5 MiB at most. Browsers send most
 // cross-site referrers as a bare origin, so a few thousand cover the sites
 // that link to a partner; a hit costs a hash and a copy instead of the
 // host's validation and the table lookups.
