@@ -31,7 +31,7 @@ var (
 // emit builds the click event of this request and hands it to the emitter,
 // which copies it and returns at once. Nothing from ctx outlives this call:
 // the classifier and the event copy what they keep.
-func (h *Handler) emit(ctx *fasthttp.RequestCtx, start time.Time, key, query []byte, t *linkcache.Target) {
+func (h *Handler) emit(ctx *fasthttp.RequestCtx, start time.Time, key []byte, t *linkcache.Target) {
 	s := clickPool.Get().(*clickScratch)
 	c := &s.click
 	c.Reset()
@@ -50,7 +50,7 @@ func (h *Handler) emit(ctx *fasthttp.RequestCtx, start time.Time, key, query []b
 		Purpose:     hdr.PeekCanonical(hdrPurpose),
 		SecPurpose:  hdr.PeekCanonical(hdrSecPurpose),
 		SecCHUA:     hdr.PeekCanonical(hdrSecCHUA),
-		QueryString: query,
+		QueryString: ctx.URI().QueryString(),
 		ClientIP:    h.ClientIP(ctx),
 	}
 	h.classifier.Classify(c, &r)

@@ -152,9 +152,9 @@ func (h *Handler) HandleRequest(ctx *fasthttp.RequestCtx) {
 	if start.IsZero() { // a RequestCtx built by hand, as in tests
 		start = time.Now()
 	}
-	key, query, t, ok := h.serve(ctx, start)
+	key, t, ok := h.serve(ctx, start)
 	if ok && h.emitter != nil {
-		h.emit(ctx, start, key, query, t)
+		h.emit(ctx, start, key, t)
 	}
 	end := time.Now()
 	h.latency.Update(end.Sub(start).Seconds())
@@ -165,31 +165,26 @@ func (h *Handler) HandleRequest(ctx *fasthttp.RequestCtx) {
 	}
 }
 
-// serve answers the request. It returns the link key, the raw query, the
-// target (nil unless redirected) and whether the request was a click on a
-// link path.
-func (h *Handler) serve(ctx *fasthttp.RequestCtx, now time.Time) (key, query []byte, t *linkcache.Target, click bool) {
+// serve answers the request. It returns the link key and target (nil unless
+// redirected) and whether the request was a click on a link path.
+func (h *Handler) serve(ctx *fasthttp.RequestCtx, now time.Time) ([]byte, *linkcache.Target, bool) {
 	method := ctx.Method()
 	if !bytesEqual(method, methodGET) && !bytesEqual(method, methodHEAD) {
 		ctx.Response.Header.SetCanonical(hdrAllow, valAllow)
 		h.page(ctx, fasthttp.StatusMethodNotAllowed, pageBadMethod)
 		h.results[resultMethod].Inc()
-		return nil, nil, nil, false
+		return nil, nil, false
 	}
-	// fasthttp has parsed (and rejected a bad) request-target before the
-	// handler runs: these are reads of the parsed URI.
-	u := ctx.URI()
-	key, ok := ParsePath(u.Path())
-	query = u.QueryString()
+	key, ok := ParsePath(ctx.Path())
 	if !ok {
 		h.page(ctx, fasthttp.StatusNotFound, pageNotFound)
 		h.results[resultBadPath].Inc()
-		return nil, nil, nil, false
+		return nil, nil, false
 	}
 	t, st := h.cache.GetAt(key, now)
 	switch st {
 	case linkcache.Hit, linkcache.Stale, linkcache.Miss:
-		h.redirect(ctx, t, query)
+		h.redirect(ctx, t)
 		switch st {
 		case linkcache.Hit:
 			h.results[resultHit].Inc()
@@ -198,7 +193,7 @@ func (h *Handler) serve(ctx *fasthttp.RequestCtx, now time.Time) (key, query []b
 		default:
 			h.results[resultMiss].Inc()
 		}
-		return key, query, t, true
+		return key, t, true
 	case linkcache.NotFound:
 		h.page(ctx, fasthttp.StatusNotFound, pageNotFound)
 		h.results[resultNotFound].Inc()
@@ -207,15 +202,15 @@ func (h *Handler) serve(ctx *fasthttp.RequestCtx, now time.Time) (key, query []b
 		h.page(ctx, fasthttp.StatusServiceUnavailable, pageUnavailable)
 		h.results[resultUnavailable].Inc()
 	}
-	return key, query, nil, true
+	return key, nil, true
 }
 
 // redirect answers 302 to t's destination, with the request's non-reserved
-// query parameters (query, raw) when the program allows pass-through.
-func (h *Handler) redirect(ctx *fasthttp.RequestCtx, t *linkcache.Target, query []byte) {
+// query parameters when the program allows pass-through.
+func (h *Handler) redirect(ctx *fasthttp.RequestCtx, t *linkcache.Target) {
 	ctx.SetStatusCode(fasthttp.StatusFound)
 	hdr := &ctx.Response.Header
-	if q := query; t.Passthrough && len(q) > 0 {
+	if q := ctx.URI().QueryString(); t.Passthrough && len(q) > 0 {
 		lp := locationBufPool.Get().(*[]byte)
 		sp := scratchBufPool.Get().(*[]byte)
 		loc := append((*lp)[:0], t.Location...)
