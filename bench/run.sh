@@ -174,7 +174,8 @@ pause_rollup
 log "1/4 closed loop, clickbench, $DURATION each"
 for i in "${!URLS[@]}"; do load "$i" closed -duration "$DURATION"; done
 
-WRK_ROWS=() WRK_RATIOS=()
+WRK_ROWS=() WRK_RATIOS=() WRK_MED=()
+declare -A WRK_RPS # "round,target" -> req/s
 if [ "$SKIP_WRK" = 0 ] && command -v wrk >/dev/null; then
 	# Rounds alternate the targets, so that a drift of the machine's speed
 	# (on a VM, runs of one server vary by 5-10%, and a bare server's rate
@@ -185,7 +186,7 @@ if [ "$SKIP_WRK" = 0 ] && command -v wrk >/dev/null; then
 		for i in "${!URLS[@]}"; do
 			taskset -c "$LOAD_CPU" wrk -t1 -c "$CONNECTIONS" -d "${WRK_DURATION%s}s" --latency -s bench/links.lua "${URLS[i]}" -- "$WORK/links.txt" wrk >"$OUT/wrk-$r-$i.txt" 2>&1
 			rps=$(awk '/^Requests\/sec/ {print $2}' "$OUT/wrk-$r-$i.txt")
-			WRK_RPS[r*10+i]=$rps
+			WRK_RPS[$r,$i]=$rps
 			log "wrk round $r, ${NAMES[i]}: $rps req/s"
 		done
 	done
@@ -193,7 +194,7 @@ if [ "$SKIP_WRK" = 0 ] && command -v wrk >/dev/null; then
 	for i in "${!URLS[@]}"; do
 		all="" lats=""
 		for r in $(seq "$WRK_ROUNDS"); do
-			all+="${WRK_RPS[r*10+i]} "
+			all+="${WRK_RPS[$r,$i]} "
 			lats+="${lats:+, }$(awk '/^ +50%/ {p50 = $2} /^ +99%/ {p99 = $2} END {print p50 "/" p99}' "$OUT/wrk-$r-$i.txt")"
 		done
 		WRK_MED[i]=$(echo "$all" | median)
@@ -202,7 +203,7 @@ if [ "$SKIP_WRK" = 0 ] && command -v wrk >/dev/null; then
 	for i in "${!URLS[@]}"; do
 		[ "$i" = 0 ] && continue
 		per=""
-		for r in $(seq "$WRK_ROUNDS"); do per+="$(awk -v a="${WRK_RPS[r*10]}" -v b="${WRK_RPS[r*10+i]}" 'BEGIN {printf "%.3f", a / b}') "; done
+		for r in $(seq "$WRK_ROUNDS"); do per+="$(awk -v a="${WRK_RPS[$r,0]}" -v b="${WRK_RPS[$r,$i]}" 'BEGIN {printf "%.3f", a / b}') "; done
 		WRK_RATIOS+=("- clickedge / ${NAMES[i]}: req/s ratio of the medians **$(awk -v a="${WRK_MED[0]}" -v b="${WRK_MED[i]}" 'BEGIN {printf "%.3f", a / b}')** (rounds: $(echo "$per" | sed 's/ $//; s/ /, /g'))")
 	done
 fi
