@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -108,6 +109,10 @@ func TestSuiteAgainstEdge(t *testing.T) {
 	if len(listed) != 30 {
 		t.Fatalf("unexpected listed links; got %d (%q); want the 30 codes", len(listed), listed)
 	}
+	// Without programs, every program's links: here only bt's.
+	if all, err := ac.ListLinks(ctx, nil); err != nil || !slices.Equal(all, listed) {
+		t.Fatalf("unexpected links of all programs; got %q, %v; want %q", all, err, listed)
+	}
 	tr, err := NewTraffic(TrafficConfig{Links: seeded, Zipf: 1.1, Bots: 0.1, Head: 0.05})
 	if err != nil {
 		t.Fatal(err)
@@ -184,8 +189,8 @@ func TestListLinksErrors(t *testing.T) {
 		t.Fatalf("unexpected error with a wrong token; got %v; want a 401", err)
 	}
 	ac := &AdminClient{URL: e.admin, Token: testToken}
-	if _, err := ac.ListLinks(ctx, nil); err == nil || !strings.Contains(err.Error(), "no programs") {
-		t.Fatalf("unexpected error without programs; got %v", err)
+	if _, err := ac.ListLinks(ctx, nil); err == nil || !strings.Contains(err.Error(), "has no programs") {
+		t.Fatalf("unexpected error listing the links of an edge without programs; got %v", err)
 	}
 	if _, err := ac.ListLinks(ctx, []string{"empty"}); err == nil || !strings.Contains(err.Error(), "have no links") {
 		t.Fatalf("unexpected error for a program without links; got %v", err)

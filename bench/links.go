@@ -171,12 +171,32 @@ func (e *AdminError) Error() string {
 	return fmt.Sprintf("admin API %s %s answered %d: %s", e.Method, e.Path, e.Status, msg)
 }
 
-// ListLinks lists the short codes of the given programs through the admin
-// API (GET /api/v1/links?program=P, the only listing the API has) and
-// returns them as link paths, programs in the order given.
+// ListPrograms lists the IDs of all programs through the admin API (GET
+// /api/v1/programs).
+func (a *AdminClient) ListPrograms(ctx context.Context) ([]string, error) {
+	var out struct {
+		Programs []string `json:"programs"`
+	}
+	if err := a.Do(ctx, http.MethodGet, "/api/v1/programs", nil, &out); err != nil {
+		return nil, fmt.Errorf("cannot list programs: %w", err)
+	}
+	return out.Programs, nil
+}
+
+// ListLinks lists the short codes of the given programs, or of all programs
+// when none are given, through the admin API (GET /api/v1/links?program=P)
+// and returns them as link paths, programs in the order given (all
+// programs: sorted by ID).
 func (a *AdminClient) ListLinks(ctx context.Context, programs []string) ([]string, error) {
 	if len(programs) == 0 {
-		return nil, errors.New("cannot list links: no programs given; the admin API lists links per program")
+		all, err := a.ListPrograms(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("cannot list links: %w", err)
+		}
+		if len(all) == 0 {
+			return nil, errors.New("cannot list links: the edge has no programs")
+		}
+		programs = all
 	}
 	var links []string
 	for _, p := range programs {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -224,6 +225,9 @@ func (s *Store) fail(err error) error {
 	return fmt.Errorf("%w: %v", ErrUnavailable, err)
 }
 
+// programsKey is the set of all program IDs, for listing them.
+const programsKey = "ce:programs"
+
 func programKey(program string) string { return "ce:{p:" + program + "}:program" }
 func adKey(program, ad string) string  { return "ce:{p:" + program + "}:ad:" + ad }
 func partnershipKey(program, partner string) string {
@@ -296,8 +300,23 @@ func (s *Store) PutProgram(ctx context.Context, id string, p *Program) error {
 	if err := s.setJSON(ctx, programKey(id), p); err != nil {
 		return err
 	}
+	// Listed after it is stored, so a listed program always exists; a PUT
+	// that fails here is retried like any other failed PUT.
+	if err := s.client.SAdd(ctx, programsKey, id).Err(); err != nil {
+		return s.fail(err)
+	}
 	s.publish(ctx, "p "+id)
 	return nil
+}
+
+// ListPrograms returns the IDs of all programs, sorted.
+func (s *Store) ListPrograms(ctx context.Context) ([]string, error) {
+	ids, err := s.client.SMembers(ctx, programsKey).Result()
+	if err != nil {
+		return nil, s.fail(err)
+	}
+	slices.Sort(ids)
+	return ids, nil
 }
 
 // GetPartner returns the partner or ErrNotFound.

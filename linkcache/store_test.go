@@ -3,6 +3,7 @@ package linkcache
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -88,6 +89,13 @@ func TestStoreResolve(t *testing.T) {
 		}
 	}
 
+	if err := s.PutProgram(ctx, "q", &Program{Name: "Q", Marketplace: "XX", ASIN: "B000000001"}); err == nil {
+		t.Fatalf("unexpected success storing a program with a bad marketplace")
+	}
+	progs, err := s.ListPrograms(ctx)
+	if err != nil || !slices.Equal(progs, []string{"p"}) {
+		t.Fatalf("unexpected program list; got %v, %v; want [p]", progs, err)
+	}
 	codes, err := s.ListLinks(ctx, "p")
 	if err != nil || len(codes) != 3 {
 		t.Fatalf("unexpected link list; got %v, %v; want 3 codes", codes, err)
@@ -155,7 +163,7 @@ func TestStoreKeysHashTagged(t *testing.T) {
 	n := 0
 	for _, k := range keys {
 		switch {
-		case strings.Contains(k, ":program"), strings.Contains(k, ":ad:"), strings.Contains(k, ":partnership:"):
+		case strings.HasSuffix(k, ":program"), strings.Contains(k, ":ad:"), strings.Contains(k, ":partnership:"):
 			n++
 			if !strings.HasPrefix(k, "ce:{p:p}:") {
 				t.Fatalf("unexpected key %q; want the hash tag {p:p}", k)

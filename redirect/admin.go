@@ -35,6 +35,7 @@ func errorf(code int, format string, args ...any) error {
 
 // serveAdmin routes /api/v1/ with a switch on the path segments:
 //
+//	GET        /api/v1/programs
 //	PUT|GET    /api/v1/programs/{program}
 //	PUT|GET    /api/v1/partners/{partner}
 //	PUT|GET    /api/v1/programs/{program}/ads/{ad}
@@ -73,6 +74,18 @@ func (i *Internal) serveAdmin(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	switch {
+	case len(seg) == 1 && seg[0] == "programs":
+		if method != fasthttp.MethodGet {
+			err = methodNotAllowed(ctx, "GET")
+			break
+		}
+		var ids []string
+		if ids, err = i.store.ListPrograms(c); err == nil {
+			if ids == nil {
+				ids = []string{}
+			}
+			out = map[string]any{"programs": ids}
+		}
 	case len(seg) == 2 && seg[0] == "programs":
 		switch method {
 		case fasthttp.MethodPut:

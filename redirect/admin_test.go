@@ -148,6 +148,13 @@ func TestAdminLinks(t *testing.T) {
 	if codes, _ := list["codes"].([]any); len(codes) != 1 || codes[0] != "bob-1" {
 		t.Fatalf("unexpected list %v", list)
 	}
+	progs := e.mustAPI("GET", "/api/v1/programs", "", 200)
+	if ids, _ := progs["programs"].([]any); len(ids) != 2 || ids[0] != "de" || ids[1] != "us" {
+		t.Fatalf("unexpected program list %v; want [de us]", progs)
+	}
+	if code, out := e.api("POST", "/api/v1/programs", `{}`); code != 405 || out["error"] == nil {
+		t.Fatalf("unexpected answer to POST /api/v1/programs; got %d %v; want 405 with an error", code, out)
+	}
 	prog := e.mustAPI("GET", "/api/v1/programs/us", "", 200)
 	if prog["id"] != "us" || prog["marketplace"] != "US" || prog["timezone"] != "UTC" {
 		t.Fatalf("unexpected program %v", prog)

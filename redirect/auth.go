@@ -41,6 +41,8 @@ type route struct {
 func patternOf(seg []string) string {
 	n := len(seg)
 	switch {
+	case n == 1 && seg[0] == "programs":
+		return "/programs"
 	case n == 2 && seg[0] == "programs":
 		return "/programs/{program}"
 	case n == 2 && seg[0] == "partners":

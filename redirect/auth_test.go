@@ -63,6 +63,7 @@ func TestAuthorizationTable(t *testing.T) {
 	}{
 		{"PUT", "/api/v1/programs/us", `{"name":"US","marketplace":"US","asin":"B000000001","passthrough":true}`, "", [4]int{200, 403, 403, 401}},
 		{"GET", "/api/v1/programs/us", ``, "", [4]int{200, 403, 403, 401}},
+		{"GET", "/api/v1/programs", ``, "", [4]int{200, 403, 403, 401}},
 		{"PUT", "/api/v1/partners/alice", `{"name":"Alice"}`, "", [4]int{200, 403, 403, 401}},
 		{"GET", "/api/v1/partners/alice", ``, "", [4]int{200, 403, 403, 401}},
 		{"PUT", "/api/v1/programs/us/ads/spring", `{"name":"Spring","asin":"B000000002"}`, "", [4]int{200, 403, 403, 401}},

@@ -91,7 +91,7 @@ func run(ctx context.Context, args []string) error {
 	linksFile := fs.String("links", "", "file of link codes or paths, one per line, most popular first")
 	admin := fs.String("admin", "", "base URL of the edge's internal listener, to list links through the admin API instead of -links")
 	adminToken := fs.String("admin.token", "", "admin API bearer token (with -admin)")
-	programs := fs.String("programs", "", "comma-separated programs whose links -admin lists (the admin API lists links per program)")
+	programs := fs.String("programs", "", "comma-separated programs whose links -admin lists (default: all programs)")
 	zipf := fs.Float64("zipf", 1.0, "Zipf exponent of link popularity: link k (from 1) gets weight 1/k^s; 0 is uniform")
 	bots := fs.Float64("bots", 0.1, "fraction of requests with bot user agents (crawlers, previews, libraries, headless, empty)")
 	head := fs.Float64("head", 0.02, "fraction of HEAD requests")
@@ -149,13 +149,10 @@ func run(ctx context.Context, args []string) error {
 	case *linksFile != "":
 		links, err = bench.ReadLinks(*linksFile)
 	case *admin != "":
-		if *programs == "" {
-			return errors.New("-admin needs -programs: the admin API lists links per program")
-		}
 		ac := &bench.AdminClient{URL: *admin, Token: *adminToken}
 		links, err = ac.ListLinks(ctx, splitList(*programs))
 	default:
-		return errors.New("give the links: -links FILE, or -admin URL -admin.token T -programs P")
+		return errors.New("give the links: -links FILE, or -admin URL -admin.token T")
 	}
 	if err != nil {
 		return err

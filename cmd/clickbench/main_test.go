@@ -21,7 +21,7 @@ func TestRunFlagErrors(t *testing.T) {
 		{nil, "-target is required"},
 		{[]string{"-target", "http://127.0.0.1:1"}, "give the links"},
 		{[]string{"-target", "http://127.0.0.1:1", "-links", links, "-admin", "http://127.0.0.1:2"}, "not both"},
-		{[]string{"-target", "http://127.0.0.1:1", "-admin", "http://127.0.0.1:2"}, "-admin needs -programs"},
+		{[]string{"-target", "http://127.0.0.1:1", "-admin", "http://127.0.0.1:2"}, "cannot list programs"},
 		{[]string{"-target", "http://127.0.0.1:1", "-links", filepath.Join(dir, "missing")}, "cannot open links file"},
 		{[]string{"-target", "http://127.0.0.1:1", "-links", links}, "line 2"},
 		{[]string{"-target", "http://127.0.0.1:1", "extra"}, "unexpected argument"},
