@@ -14,8 +14,15 @@ import (
 	"github.com/clickedge/clickedge/tracking"
 )
 
-// base is a Saturday afternoon in New York, the test program's zone.
+// base is a Saturday afternoon in New York, the test program's zone. The
+// clicks of these tests happen around it; the applier's clock is the real
+// one, as Redis's is, so the keys it expires relative to now (visitors' unique
+// windows, click IDs) live as long as they would in production.
 var base = time.Date(2026, 11, 21, 15, 0, 0, 0, time.UTC)
+
+// testRetention keeps the hourly rollups and closed windows of clicks at
+// base for as long as the tests run, whatever the date.
+const testRetention = 100 * 365 * 24 * time.Hour
 
 type testEnv struct {
 	t     *testing.T
@@ -53,11 +60,10 @@ func newTestEnv(t *testing.T, contract string) *testEnv {
 	must(store.PutPartnership(ctx, "shop", "alice", &linkcache.Partnership{Attribution: linkcache.Attribution{Tag: "alice-20"}, Contract: c}))
 	must(store.PutPartnership(ctx, "shop", "bob", &linkcache.Partnership{Attribution: linkcache.Attribution{Tag: "bob-20"}}))
 	set := metrics.NewSet()
-	a, err := New(Config{Store: store, Metrics: set})
+	a, err := New(Config{Store: store, Metrics: set, Retention: testRetention})
 	if err != nil {
 		t.Fatalf("cannot create applier: %v", err)
 	}
-	a.now = func() time.Time { return base.Add(time.Hour) }
 	return &testEnv{t: t, store: store, a: a, r: NewReader(store), set: set}
 }
 
