@@ -89,15 +89,26 @@ func killEvents(n int) []kafka.Message {
 	return out[:n]
 }
 
-// usageOf reads every partnership's usage as one comparable string.
-func usageOf(t *testing.T, r *Reader) string {
+// usages reads every partnership's usage, in killPartners' order.
+func usages(t *testing.T, r *Reader) []*Usage {
 	t.Helper()
-	var b strings.Builder
-	for _, p := range killPartners {
+	out := make([]*Usage, len(killPartners))
+	for i, p := range killPartners {
 		u, err := r.Usage(context.Background(), "shop", p, time.Now())
 		if err != nil {
 			t.Fatalf("cannot read usage: %v", err)
 		}
+		out[i] = u
+	}
+	return out
+}
+
+// usageOf reads every partnership's usage as one comparable string.
+func usageOf(t *testing.T, r *Reader) string {
+	t.Helper()
+	var b strings.Builder
+	for _, u := range usages(t, r) {
+		p := u.Partner
 		fmt.Fprintf(&b, "%s: %d clicks %d micros %+v", p, u.Clicks, u.PayoutMicros, u.Counts)
 		for _, l := range u.Limits {
 			if l.Used > l.Max {
@@ -182,7 +193,8 @@ func TestConsumerAppliesTopicWithLedger(t *testing.T) {
 	}
 	defer c.Close()
 	produce(t, addr, events[700:])
-	waitUsage(t, NewReader(store), want, 30*time.Second)
+	r := NewReader(store)
+	waitUsage(t, r, want, 30*time.Second)
 
 	// The ledger is written at least once: a batch whose Redis reply was lost
 	// (a timeout under load) or that a rebalance handed on is applied again,
@@ -210,11 +222,7 @@ func TestConsumerAppliesTopicWithLedger(t *testing.T) {
 		payout += l.PayoutMicros
 	}
 	held := int64(0)
-	for _, p := range killPartners {
-		u, err := NewReader(store).Usage(context.Background(), "shop", p, time.Now())
-		if err != nil {
-			t.Fatalf("cannot read usage: %v", err)
-		}
+	for _, u := range usages(t, r) {
 		held += u.PayoutMicros
 	}
 	if payout != held {
