@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -210,7 +211,7 @@ type group struct {
 	program, partner string
 	entry            *contractEntry
 	idx              []int // message indexes
-	args             []any
+	args             *scriptArgs
 	// starts holds, per event of idx, the start of each contract limit's
 	// window: the usage keys of the script and the ledger's limits.
 	starts []time.Time
@@ -223,28 +224,46 @@ type group struct {
 // events are counted and skipped.
 func (a *Applier) Apply(ctx context.Context, partition int, msgs []Message) ([]Result, error) {
 	res := make([]Result, len(msgs))
-	clicks := make([]tracking.Click, len(msgs))
+	sc := batchPool.Get().(*batchScratch)
+	defer batchPool.Put(sc)
+	// The pooled Clicks keep their arrays: decoding into them allocates
+	// nothing once they have held events as large.
+	sc.clicks = slices.Grow(sc.clicks[:0], len(msgs))[:len(msgs)]
+	clicks := sc.clicks
 	groups := map[string]*group{}
 	var order []*group
+	defer func() {
+		for _, g := range order {
+			if g.args != nil {
+				scriptArgsPool.Put(g.args)
+			}
+		}
+	}()
 	for i := range msgs {
 		c := &clicks[i]
 		if err := tracking.DecodeClick(c, msgs[i].Value); err != nil {
 			res[i].Skip = Malformed
 			continue
 		}
-		res[i].ID, res[i].Program, res[i].Partner, res[i].TS = string(c.ID), string(c.Program), string(c.Partner), c.TS
-		key := ""
-		if isCredited(c) {
-			key = res[i].Program + ":" + res[i].Partner
+		res[i].ID, res[i].TS = string(c.ID), c.TS
+		credited := isCredited(c)
+		sc.key = sc.key[:0]
+		if credited {
+			sc.key = tracking.AppendClickKey(sc.key, c.Program, c.Partner)
 		}
-		g := groups[key]
+		g := groups[string(sc.key)] // "" for the clicks no contract credits
 		if g == nil {
 			g = &group{}
-			if key != "" {
-				g.program, g.partner = res[i].Program, res[i].Partner
+			if credited {
+				g.program, g.partner = string(c.Program), string(c.Partner)
 			}
-			groups[key] = g
+			groups[string(sc.key)] = g
 			order = append(order, g)
+		}
+		if credited { // one contract's results share its strings
+			res[i].Program, res[i].Partner = g.program, g.partner
+		} else {
+			res[i].Program, res[i].Partner = string(c.Program), string(c.Partner)
 		}
 		g.idx = append(g.idx, i)
 	}
@@ -256,7 +275,8 @@ func (a *Applier) Apply(ctx context.Context, partition int, msgs []Message) ([]R
 			return nil, err
 		}
 		g.entry = e
-		g.args = a.args(g, clicks, msgs, now)
+		g.args = scriptArgsPool.Get().(*scriptArgs)
+		a.args(g, clicks, msgs, now)
 	}
 	if err := a.run(ctx, partition, order, res); err != nil {
 		a.applyErr.Inc()
@@ -265,6 +285,14 @@ func (a *Applier) Apply(ctx context.Context, partition int, msgs []Message) ([]R
 	a.count(res, now)
 	return res, nil
 }
+
+// batchScratch is the working memory of one Apply, pooled.
+type batchScratch struct {
+	clicks []tracking.Click
+	key    []byte
+}
+
+var batchPool = sync.Pool{New: func() any { return new(batchScratch) }}
 
 // isCredited reports whether the click names a partnership: it was served
 // a redirect. Other clicks are unknown_link.
@@ -312,8 +340,8 @@ func (a *Applier) contract(ctx context.Context, program, partner string, now tim
 	return e, nil
 }
 
-// args builds the script arguments of one contract's events.
-func (a *Applier) args(g *group, clicks []tracking.Click, msgs []Message, now time.Time) []any {
+// args builds the script arguments of one contract's events in g.args.
+func (a *Applier) args(g *group, clicks []tracking.Click, msgs []Message, now time.Time) {
 	c := g.entry.contract
 	uniq, horizon := time.Duration(0), minIDHorizon
 	var limits []linkcache.Limit
@@ -321,12 +349,20 @@ func (a *Applier) args(g *group, clicks []tracking.Click, msgs []Message, now ti
 		uniq, limits = c.UniqueWindow, c.Limits
 		horizon = max(horizon, uniq)
 	}
-	args := make([]any, 0, 7+2*len(limits)+len(g.idx)*(10+2*len(limits)))
-	args = append(args, prefix(g.program, g.partner), now.UnixMilli(), uniq.Milliseconds(), horizon.Milliseconds(), a.cfg.Retention.Milliseconds(), len(limits))
+	s := g.args
+	s.reset(7 + 2*len(limits) + len(g.idx)*(10+2*len(limits)))
+	s.str(prefix(g.program, g.partner))
+	s.int(now.UnixMilli())
+	s.int(uniq.Milliseconds())
+	s.int(horizon.Milliseconds())
+	s.int(a.cfg.Retention.Milliseconds())
+	s.int(int64(len(limits)))
 	for _, l := range limits {
-		args = append(args, l.Metric[:1], l.Max)
+		s.str(l.Metric[:1])
+		s.int(l.Max)
 	}
-	args = append(args, len(g.idx))
+	s.int(int64(len(g.idx)))
+	g.starts = make([]time.Time, 0, len(g.idx)*len(limits))
 	for _, i := range g.idx {
 		ck := &clicks[i]
 		ts := time.UnixMilli(ck.TS)
@@ -345,34 +381,47 @@ func (a *Applier) args(g *group, clicks []tracking.Click, msgs []Message, now ti
 			}
 			payout = c.Payout([]byte(src), ck.Country, []byte(dev), ck.Ad, ck.Level)
 		}
-		visitor := string(ck.Visitor)
-		if visitor == "" {
-			visitor = "id:" + string(ck.ID) // no visitor: never a duplicate
-		}
-		hour, cell := "", ""
-		if g.program != "" {
-			hour = strconv.FormatInt(hourStart(ts, g.entry.loc).Unix(), 10)
-			cell = cellOf(ck)
-		}
 		idBucket := ck.TS / 1000
 		idBucket -= mod(idBucket, 3600)
-		args = append(args, msgs[i].Offset, string(ck.ID), idBucket, ck.TS, stage, visitor, restricted, payout, hour, cell)
+		s.int(msgs[i].Offset)
+		s.bytes(ck.ID)
+		s.int(idBucket)
+		s.int(ck.TS)
+		s.str(stage)
+		if len(ck.Visitor) > 0 {
+			s.bytes(ck.Visitor)
+		} else { // no visitor: never a duplicate
+			lo := len(s.buf)
+			s.buf = append(append(s.buf, "id:"...), ck.ID...)
+			s.end(lo)
+		}
+		s.str(restricted)
+		s.int(payout)
+		if g.program != "" {
+			s.int(hourStart(ts, g.entry.loc).Unix())
+			s.cell(ck)
+		} else {
+			s.str("")
+			s.str("")
+		}
 		for _, l := range limits {
 			start, end := Window(l.Period, ts, g.entry.loc)
 			endMS := int64(0)
 			if !end.IsZero() {
 				endMS = end.UnixMilli()
 			}
-			args = append(args, usageKey(l.Metric, l.Period, start), endMS)
+			lo := len(s.buf)
+			s.buf = appendUsageKey(s.buf, l.Metric, l.Period, start)
+			s.end(lo)
+			s.int(endMS)
 			g.starts = append(g.starts, start)
 		}
 	}
-	return args
 }
 
-// cellOf is the rollup cell of a click: source|country|device|ad, with
-// values that cannot be trusted blanked.
-func cellOf(c *tracking.Click) string {
+// appendCell appends the rollup cell of a click, source|country|device|ad,
+// with values that cannot be trusted blanked.
+func appendCell(dst []byte, c *tracking.Click) []byte {
 	country := c.Country
 	if len(country) != 2 || country[0] < 'A' || country[0] > 'Z' || country[1] < 'A' || country[1] > 'Z' {
 		country = nil
@@ -381,7 +430,13 @@ func cellOf(c *tracking.Click) string {
 	if !linkcache.IsID(ad) {
 		ad = nil
 	}
-	return c.Source.String() + "|" + string(country) + "|" + c.Device.String() + "|" + string(ad)
+	dst = append(dst, c.Source.String()...)
+	dst = append(dst, '|')
+	dst = append(dst, country...)
+	dst = append(dst, '|')
+	dst = append(dst, c.Device.String()...)
+	dst = append(dst, '|')
+	return append(dst, ad...)
 }
 
 // run executes the script of every group in one pipeline and fills res.
@@ -391,7 +446,7 @@ func (a *Applier) run(ctx context.Context, partition int, order []*group, res []
 		cmds := make([]*redis.Cmd, len(order))
 		for j, g := range order {
 			keys := []string{watermarkKey(g.program, g.partner, a.cfg.Topic, partition), totalsKey(g.program, g.partner)}
-			cmds[j] = applyScript.EvalSha(ctx, pipe, keys, g.args...)
+			cmds[j] = applyScript.EvalSha(ctx, pipe, keys, g.args.args...)
 		}
 		_, err := pipe.Exec(ctx)
 		if err != nil && attempt == 0 && redis.HasErrorPrefix(err, "NOSCRIPT") {
@@ -412,8 +467,10 @@ func (a *Applier) run(ctx context.Context, partition int, order []*group, res []
 			if g.entry.contract != nil {
 				n = len(g.entry.contract.Limits)
 			}
+			// The results' limits share one array.
+			refs := make([]LimitRef, 0, len(g.idx)*n)
 			for k, i := range g.idx {
-				decode(&res[i], out[k], g.entry.contract, g.starts[k*n:(k+1)*n])
+				refs = decode(&res[i], out[k], g.entry.contract, g.starts[k*n:(k+1)*n], refs)
 			}
 		}
 		return nil
@@ -421,17 +478,18 @@ func (a *Applier) run(ctx context.Context, partition int, order []*group, res []
 }
 
 // decode fills r from the script's answer for one event; starts are the
-// event's window starts of c's limits.
-func decode(r *Result, s string, c *linkcache.Contract, starts []time.Time) {
+// event's window starts of c's limits. r's limits are appended to refs,
+// which it returns.
+func decode(r *Result, s string, c *linkcache.Contract, starts []time.Time, refs []LimitRef) []LimitRef {
 	switch {
 	case s == "I":
 		r.Skip = DuplicateID
-		return
+		return refs
 	case strings.HasPrefix(s, "W"):
 		r.Skip = Redelivered
 		s = s[1:]
 		if s == "" {
-			return
+			return refs
 		}
 	}
 	st, rest, _ := strings.Cut(s, ":")
@@ -447,12 +505,17 @@ func decode(r *Result, s string, c *linkcache.Contract, starts []time.Time) {
 	r.PayoutMicros, _ = strconv.ParseInt(pay, 10, 64)
 	m, _ := strconv.ParseUint(mask, 10, 64)
 	if m != 0 && c != nil {
+		lo := len(refs)
 		for i, l := range c.Limits {
 			if m&(1<<i) != 0 {
-				r.Limits = append(r.Limits, LimitRef{Metric: l.Metric, Period: l.Period, WindowStart: starts[i]})
+				refs = append(refs, LimitRef{Metric: l.Metric, Period: l.Period, WindowStart: starts[i]})
 			}
 		}
+		if len(refs) > lo {
+			r.Limits = refs[lo:len(refs):len(refs)]
+		}
 	}
+	return refs
 }
 
 // count updates the metrics of one applied batch.

@@ -30,7 +30,16 @@ func totalsKey(program, partner string) string { return prefix(program, partner)
 
 // usageKey is the suffix, after the prefix, of a limit window's usage.
 func usageKey(metric, period string, start time.Time) string {
-	return "u:" + metric[:1] + ":" + period + ":" + strconv.FormatInt(start.Unix(), 10)
+	return string(appendUsageKey(nil, metric, period, start))
+}
+
+func appendUsageKey(dst []byte, metric, period string, start time.Time) []byte {
+	dst = append(dst, "u:"...)
+	dst = append(dst, metric[:1]...)
+	dst = append(dst, ':')
+	dst = append(dst, period...)
+	dst = append(dst, ':')
+	return strconv.AppendInt(dst, start.Unix(), 10)
 }
 
 func hourKey(program, partner string, hour time.Time) string {
