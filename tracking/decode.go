@@ -1,6 +1,7 @@
 package tracking
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -203,7 +204,9 @@ func (d *jsonDecoder) peek() byte {
 }
 
 func (d *jsonDecoder) skipSpace() {
-	for d.pos < len(d.data) {
+	// Every space character is below '!': anything else ends the loop at
+	// the first comparison.
+	for d.pos < len(d.data) && d.data[d.pos] <= ' ' {
 		switch d.data[d.pos] {
 		case ' ', '\t', '\n', '\r':
 			d.pos++
@@ -240,6 +243,20 @@ func (d *jsonDecoder) typeError(field, want string) error {
 func (d *jsonDecoder) readKey() ([]byte, error) {
 	if d.peek() != '"' {
 		return nil, d.syntaxError("want an object key")
+	}
+	// A key of plain ASCII, as every key of a click is, is its own bytes.
+	rest := d.data[d.pos+1:]
+	if len(rest) > len(d.key)+1 {
+		rest = rest[:len(d.key)+1]
+	}
+	for i, x := range rest {
+		if x == '"' {
+			d.pos += 1 + i + 1
+			return rest[:i], nil
+		}
+		if x == '\\' || x < 0x20 || x >= utf8.RuneSelf {
+			break
+		}
 	}
 	key, truncated, err := d.readString(d.key[:0], len(d.key))
 	if truncated {
@@ -290,8 +307,12 @@ func (d *jsonDecoder) readString(dst []byte, limit int) (out []byte, truncated b
 		case c < 0x20:
 			return dst, truncated, d.syntaxError("control character in string")
 		case c < utf8.RuneSelf:
-			// Copy the run of plain ASCII at once.
+			// Copy the run of plain ASCII at once, found eight bytes at a
+			// time while it lasts.
 			end := d.pos + 1
+			for end+8 <= len(d.data) && plainJSON8(binary.LittleEndian.Uint64(d.data[end:])) {
+				end += 8
+			}
 			for end < len(d.data) {
 				x := d.data[end]
 				if x == '"' || x == '\\' || x < 0x20 || x >= utf8.RuneSelf {

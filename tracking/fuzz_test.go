@@ -95,6 +95,7 @@ func FuzzDecodeClick(f *testing.F) {
 	f.Add([]byte(`{"v":1,"id":"a","bot":true,"bot_reason":"head","source":"paid","device":"bot"}`))
 	f.Add([]byte("{\"v\":1,\"id\":\"\xff\"}"))
 	f.Add([]byte(`[[[[[[`))
+	f.Add([]byte(`{"v":1,"\u0069d":"a\"b","visitor":"0123456789abcdef\u00e9","id":"x","a_key_longer_than_sixteen":"y"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var c Click
 		if err := DecodeClick(&c, data); err != nil {
@@ -105,6 +106,23 @@ func FuzzDecodeClick(f *testing.F) {
 		}
 		if len(c.ID) == 0 || c.Bot != (c.BotReason != BotNone) {
 			t.Fatalf("unexpected click accepted from %q: %+v", data, c)
+		}
+		// Every string field holds what encoding/json reads for its key.
+		var m map[string]any
+		if err := json.Unmarshal(data, &m); err != nil {
+			t.Fatalf("unexpected error from encoding/json on accepted %q: %v", data, err)
+		}
+		for name, field := range map[string][]byte{
+			"id": c.ID, "code": c.Code, "level": c.Level, "program": c.Program, "partner": c.Partner,
+			"ad": c.Ad, "asin": c.ASIN, "marketplace": c.Marketplace, "method": c.Method,
+			"referrer_host": c.ReferrerHost, "country": c.Country, "visitor": c.Visitor,
+			"ip_prefix": c.IPPrefix, "subid1": c.SubID1, "subid2": c.SubID2, "subid3": c.SubID3,
+			"sharedid": c.SharedID, "edge": c.Edge,
+		} {
+			want, _ := m[name].(string)
+			if string(field) != want {
+				t.Fatalf("unexpected %q decoded from %q; got %q; want %q (encoding/json)", name, data, field, want)
+			}
 		}
 		enc := c.AppendJSON(nil)
 		var c2 Click
