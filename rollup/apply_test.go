@@ -336,6 +336,15 @@ func TestUniqueWindow(t *testing.T) {
 	if got, want := statuses(res), "PDPDNP"; got != want {
 		t.Fatalf("unexpected statuses; got %s; want %s", got, want)
 	}
+	// The next batch sees the window the last one opened, at 10 minutes.
+	res = te.apply(
+		te.msg(ev{visitor: "v", at: 19*time.Minute + 59*time.Second}), // inside
+		te.msg(ev{visitor: "w", at: 24 * time.Minute}),                 // inside w's window
+		te.msg(ev{visitor: "v", at: 20 * time.Minute}),                 // the window has passed
+	)
+	if got := statuses(res); got != "DDP" {
+		t.Fatalf("unexpected statuses of the next batch; got %s; want DDP", got)
+	}
 	// Duplicates are decided before restrictions: a restricted click opens a window.
 	te2 := newTestEnv(t, `{"currency":"USD","default_payout":"0.10","restrictions":{"device":["desktop"]}}`)
 	res = te2.apply(te2.msg(ev{visitor: "v", device: tracking.DeviceMobile}), te2.msg(ev{visitor: "v", device: tracking.DeviceDesktop}))

@@ -43,11 +43,55 @@ local idend = {}
 local decided = {} -- ids key -> {click ID -> decision}, written at the end
 local out = {}
 
+-- What Redis holds for the batch's click IDs and visitors, read with one
+-- command per key and thousand fields rather than one per event: a command
+-- costs more to call from the script than to look up a field.
+local idks = {}   -- ID bucket -> ids key
+local stored = {} -- ids key -> {click ID -> stored decision or false}
+local vlast = {}  -- visitor key -> start of its unique window, false if none
+local vend = {}   -- visitor key -> expiry of a window started here, written at the end
+do
+  local ids, vks = {}, {}
+  local b = a
+  for e = 1, n do
+    local idk = idks[ARGV[b + 2]]
+    if not idk then
+      idk = pfx .. 'ids:' .. ARGV[b + 2]
+      idks[ARGV[b + 2]] = idk
+      ids[idk] = {}
+    end
+    local l = ids[idk]
+    l[#l + 1] = ARGV[b + 1]
+    if uniq > 0 and ARGV[b + 4] == '?' then
+      local vk = pfx .. 'v:' .. ARGV[b + 5]
+      if vlast[vk] == nil then
+        vlast[vk] = false
+        vks[#vks + 1] = vk
+      end
+    end
+    b = b + 10 + 2 * nl
+  end
+  for idk, l in pairs(ids) do
+    local got = {}
+    stored[idk] = got
+    for i = 1, #l, 1000 do
+      local j = math.min(i + 999, #l)
+      local r = redis.call('HMGET', idk, unpack(l, i, j))
+      for k = i, j do got[l[k]] = r[k - i + 1] end
+    end
+  end
+  for i = 1, #vks, 1000 do
+    local j = math.min(i + 999, #vks)
+    local r = redis.call('MGET', unpack(vks, i, j))
+    for k = i, j do vlast[vks[k]] = r[k - i + 1] end
+  end
+end
+
 for e = 1, n do
   local off = tonumber(ARGV[a])
   local id = ARGV[a + 1]
   local bucket = tonumber(ARGV[a + 2])
-  local idk = pfx .. 'ids:' .. ARGV[a + 2]
+  local idk = idks[ARGV[a + 2]]
   local ts = tonumber(ARGV[a + 3])
   local st = ARGV[a + 4]
   local visitor = ARGV[a + 5]
@@ -60,8 +104,8 @@ for e = 1, n do
 
   local pend = decided[idk]
   if off <= wm then
-    out[e] = 'W' .. ((pend and pend[id]) or redis.call('HGET', idk, id) or '')
-  elseif (pend and pend[id]) or redis.call('HEXISTS', idk, id) == 1 then
+    out[e] = 'W' .. ((pend and pend[id]) or stored[idk][id] or '')
+  elseif (pend and pend[id]) or stored[idk][id] then
     out[e] = 'I'
     if off > top then top = off end
   else
@@ -71,11 +115,15 @@ for e = 1, n do
       st = nil
       if uniq > 0 then
         local vk = pfx .. 'v:' .. visitor
-        local last = redis.call('GET', vk)
+        local last = vlast[vk]
+        if last == nil then -- not read above; cannot happen, but never guess
+          last = redis.call('GET', vk)
+        end
         if last and math.abs(ts - tonumber(last)) < uniq then
           st = 'D'
         else
-          redis.call('SET', vk, fmt(ts), 'PXAT', fmt(math.max(ts, now) + uniq))
+          vlast[vk] = ts
+          vend[vk] = math.max(ts, now) + uniq
         end
       end
       if not st and restricted then st = 'R' end
@@ -129,6 +177,9 @@ for e = 1, n do
   end
 end
 
+for vk, exp in pairs(vend) do
+  redis.call('SET', vk, fmt(vlast[vk]), 'PXAT', fmt(exp))
+end
 for uk, v in pairs(used) do
   redis.call('SET', pfx .. uk, fmt(v))
   if uend[uk] > 0 then redis.call('PEXPIREAT', pfx .. uk, fmt(math.max(uend[uk], now) + keep)) end
