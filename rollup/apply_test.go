@@ -339,8 +339,8 @@ func TestUniqueWindow(t *testing.T) {
 	// The next batch sees the window the last one opened, at 10 minutes.
 	res = te.apply(
 		te.msg(ev{visitor: "v", at: 19*time.Minute + 59*time.Second}), // inside
-		te.msg(ev{visitor: "w", at: 24 * time.Minute}),                 // inside w's window
-		te.msg(ev{visitor: "v", at: 20 * time.Minute}),                 // the window has passed
+		te.msg(ev{visitor: "w", at: 24 * time.Minute}),                // inside w's window
+		te.msg(ev{visitor: "v", at: 20 * time.Minute}),                // the window has passed
 	)
 	if got := statuses(res); got != "DDP" {
 		t.Fatalf("unexpected statuses of the next batch; got %s; want DDP", got)
