@@ -245,6 +245,7 @@ func (d *jsonDecoder) readKey() ([]byte, error) {
 		return nil, d.syntaxError("want an object key")
 	}
 	// A key of plain ASCII, as every key of a click is, is its own bytes.
+	// Keys are short: a byte at a time finds the end soonest.
 	rest := d.data[d.pos+1:]
 	if len(rest) > len(d.key)+1 {
 		rest = rest[:len(d.key)+1]
@@ -254,7 +255,7 @@ func (d *jsonDecoder) readKey() ([]byte, error) {
 			d.pos += 1 + i + 1
 			return rest[:i], nil
 		}
-		if x == '\\' || x < 0x20 || x >= utf8.RuneSelf {
+		if !plainByte(x) {
 			break
 		}
 	}
@@ -307,19 +308,8 @@ func (d *jsonDecoder) readString(dst []byte, limit int) (out []byte, truncated b
 		case c < 0x20:
 			return dst, truncated, d.syntaxError("control character in string")
 		case c < utf8.RuneSelf:
-			// Copy the run of plain ASCII at once, found eight bytes at a
-			// time while it lasts.
-			end := d.pos + 1
-			for end+8 <= len(d.data) && plainJSON8(binary.LittleEndian.Uint64(d.data[end:])) {
-				end += 8
-			}
-			for end < len(d.data) {
-				x := d.data[end]
-				if x == '"' || x == '\\' || x < 0x20 || x >= utf8.RuneSelf {
-					break
-				}
-				end++
-			}
+			// Copy the run of plain ASCII at once.
+			end := plainEnd(d.data, d.pos+1)
 			if limit >= 0 {
 				add(d.data[d.pos:end]...)
 			} else {
@@ -336,6 +326,25 @@ func (d *jsonDecoder) readString(dst []byte, limit int) (out []byte, truncated b
 			d.pos += size
 		}
 	}
+}
+
+// plainEnd returns the end of the run of plain ASCII in b from i: bytes
+// that are neither a quote, a backslash, a control character nor part of a
+// multi-byte character. It looks at eight bytes at a time while it can.
+func plainEnd(b []byte, i int) int {
+	for i+8 <= len(b) && plainJSON8(binary.LittleEndian.Uint64(b[i:])) {
+		i += 8
+	}
+	for i < len(b) && plainByte(b[i]) {
+		i++
+	}
+	return i
+}
+
+// plainByte reports whether x is plain ASCII in a JSON string: a byte that
+// stands for itself (plainJSON8 tests eight at once).
+func plainByte(x byte) bool {
+	return x != '"' && x != '\\' && x >= 0x20 && x < utf8.RuneSelf
 }
 
 // readEscape reads an escape sequence at d.pos (at the backslash), joining
