@@ -39,7 +39,7 @@ local top = wm
 local used, uend = {}, {}
 local totals = {}
 local cells, cend = {}, {}
-local idend = {}
+local idend = {} -- ids key -> its expiry
 local decided = {} -- ids key -> {click ID -> decision}, written at the end
 local out = {}
 
@@ -48,6 +48,7 @@ local out = {}
 -- costs more to call from the script than to look up a field.
 local idks = {}   -- ID bucket -> ids key
 local stored = {} -- ids key -> {click ID -> stored decision or false}
+local vkey = {}   -- event -> its visitor key, when its unique window is to be checked
 local vlast = {}  -- visitor key -> start of its unique window, false if none
 local vend = {}   -- visitor key -> expiry of a window started here, written at the end
 do
@@ -59,11 +60,13 @@ do
       idk = pfx .. 'ids:' .. ARGV[b + 2]
       idks[ARGV[b + 2]] = idk
       ids[idk] = {}
+      idend[idk] = math.max(tonumber(ARGV[b + 2]) * 1000 + 3600000, now) + idttl
     end
     local l = ids[idk]
     l[#l + 1] = ARGV[b + 1]
     if uniq > 0 and ARGV[b + 4] == '?' then
       local vk = pfx .. 'v:' .. ARGV[b + 5]
+      vkey[e] = vk
       if vlast[vk] == nil then
         vlast[vk] = false
         vks[#vks + 1] = vk
@@ -90,11 +93,9 @@ end
 for e = 1, n do
   local off = tonumber(ARGV[a])
   local id = ARGV[a + 1]
-  local bucket = tonumber(ARGV[a + 2])
   local idk = idks[ARGV[a + 2]]
   local ts = tonumber(ARGV[a + 3])
   local st = ARGV[a + 4]
-  local visitor = ARGV[a + 5]
   local restricted = ARGV[a + 6] == '1'
   local pay = tonumber(ARGV[a + 7])
   local hour = ARGV[a + 8]
@@ -114,11 +115,8 @@ for e = 1, n do
     if st == '?' then
       st = nil
       if uniq > 0 then
-        local vk = pfx .. 'v:' .. visitor
+        local vk = vkey[e] -- read above: uniq > 0 and st was '?'
         local last = vlast[vk]
-        if last == nil then -- not read above; cannot happen, but never guess
-          last = redis.call('GET', vk)
-        end
         if last and math.abs(ts - tonumber(last)) < uniq then
           st = 'D'
         else
@@ -157,7 +155,6 @@ for e = 1, n do
       decided[idk] = pend
     end
     pend[id] = decision
-    idend[idk] = math.max(bucket * 1000 + 3600000, now) + idttl
     out[e] = decision
     totals['clicks'] = (totals['clicks'] or 0) + 1
     totals[st] = (totals[st] or 0) + 1
