@@ -12,9 +12,10 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/clickedge ./cmd/clickedge
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/clickbench ./cmd/clickbench
 
-## test: go vet, every test (integration tests included) with the race detector,
-## then the allocation tests again without it (-race adds allocations)
+## test: gofmt and go vet, every test (integration tests included) with the race
+## detector, then the allocation tests again without it (-race adds allocations)
 test: test-deps
+	@unformatted=$$("$$($(GO) env GOROOT)/bin/gofmt" -l .); if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted" >&2; exit 1; fi
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 10m ./...
 	$(GO) test -count=1 -run 'Alloc' ./...
