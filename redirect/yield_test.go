@@ -160,7 +160,7 @@ func TestLateRead(t *testing.T) {
 // error naming the reset when the peer reset.
 func TestRawReadErrors(t *testing.T) {
 	l := Limits{ReadTimeout: 50 * time.Millisecond, WriteTimeout: time.Second, IdleTimeout: time.Second}
-	c, client := tcpDeadlineConn(t, &l, newReadYield())
+	c, _ := tcpDeadlineConn(t, &l, newReadYield())
 	buf := make([]byte, 64)
 	_, err := c.Read(buf) // a new connection: the read timeout
 	var ne net.Error
@@ -177,7 +177,7 @@ func TestRawReadErrors(t *testing.T) {
 		t.Fatalf("read parked when the connection closed returned %v; want net.ErrClosed", err)
 	}
 
-	c, client = tcpDeadlineConn(t, &l, newReadYield())
+	c, client := tcpDeadlineConn(t, &l, newReadYield())
 	client.Close()
 	if n, err := c.Read(buf); n != 0 || err != io.EOF {
 		t.Fatalf("read after the peer closed returned %d, %v; want 0, io.EOF", n, err)
