@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/clickedge/clickedge/bench"
+	// Drops the metrics package's start-up notice about PSI metrics.
+	_ "github.com/clickedge/clickedge/cmd/internal/initlog"
 )
 
 const commands = `Usage: clickbench [run] [flags]      load a running edge (see -help)

@@ -269,3 +269,23 @@ func TestBlackBoxServeAndRollup(t *testing.T) {
 		t.Fatalf("unexpected exit code of the rollup on SIGTERM; got %d; want 0", code)
 	}
 }
+
+// TestVersionWritesNothingElse runs `clickedge version`: the version on
+// standard output, and nothing on standard error, where the metrics
+// package's start-up notice about PSI metrics would go on a machine without
+// /sys/fs/cgroup/cpu.pressure (cmd/internal/initlog).
+func TestVersionWritesNothingElse(t *testing.T) {
+	bin := buildBinary(t)
+	var stdout, stderr strings.Builder
+	cmd := exec.Command(bin, "version")
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("clickedge version: %v\n%s", err, stderr.String())
+	}
+	if !strings.HasPrefix(stdout.String(), "clickedge ") || strings.Count(stdout.String(), "\n") != 1 {
+		t.Errorf("stdout = %q, want one line starting with \"clickedge \"", stdout.String())
+	}
+	if stderr.Len() != 0 {
+		t.Errorf("stderr = %q, want nothing", stderr.String())
+	}
+}

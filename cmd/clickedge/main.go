@@ -13,6 +13,9 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 
+	// Drops the metrics package's start-up notice about PSI metrics.
+	_ "github.com/clickedge/clickedge/cmd/internal/initlog"
+
 	_ "time/tzdata" // program time zones must resolve in minimal containers
 )
 
