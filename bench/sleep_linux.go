@@ -2,68 +2,75 @@ package bench
 
 import (
 	"context"
-	"runtime"
-	"syscall"
+	"fmt"
+	"os"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
-// sleeper sleeps precisely on a dedicated OS thread. The Go runtime's timers
-// wake up to a millisecond late on Linux when the process is otherwise idle
-// (its netpoller waits in whole milliseconds), which would add up to 1 ms to
-// every open-loop latency. nanosleep with a 1 ns timer slack on a locked
-// thread wakes within tens of microseconds.
+// sleeper sleeps precisely without holding a thread: on a timerfd that the
+// runtime's network poller waits on.
 //
-// A goroutine in nanosleep keeps its P until the runtime's monitor takes it
-// back (20 µs to 10 ms later): with GOMAXPROCS=1 the workers would starve,
-// so then the sleeper falls back to runtime timers and their precision.
-// clickbench raises GOMAXPROCS to 2 for open-loop runs.
+// The runtime's own timers are precise while the process is busy, but an
+// idle process waits for them in epoll_wait, whose timeout is whole
+// milliseconds: a timer due in 20 µs fires up to a millisecond late. In an
+// open loop the generator idles between answers whenever every request in
+// flight has been answered, so every such gap delayed the next slots by up
+// to a millisecond, and the p99 of any server measured 1.3-1.6 ms at
+// 30 000-44 000 requests/s (bench/RESULTS.md). A timerfd is an hrtimer with
+// no slack: epoll_wait returns when it expires, whatever its timeout, and
+// the goroutine reading it is woken like one reading a socket.
 //
-// At high rates the runtime timers are the better choice: the process is
-// busy, so they are checked every few microseconds, while the pacer's thread
-// sharing a core with the workers' thread waits for the kernel to preempt
-// them. Measured on 2 vCPUs against the baseline, generator on one core
-// (p50/p99): 5 000/s 0.16/0.58 ms with nanosleep vs 0.63/1.41 ms with timers;
-// 20 000/s 0.14/2.2 vs 0.17/2.6; 40 000/s 0.90/6.6 vs 0.12/3.6.
+// Waits over 5 ms sleep on a runtime timer first, so that a cancelled run
+// stops at once; the last few milliseconds are on the timerfd.
 type sleeper struct {
-	precise bool
 	timer
+	tfd *os.File // nil: runtime timers only
+	fd  int      // tfd's descriptor (File.Fd would make tfd blocking)
+	buf [8]byte
 }
 
-// preciseMinInterval is the slot interval below which the pacer uses runtime
-// timers: 40 µs, 25 000 requests/s.
-const preciseMinInterval = 40 * time.Microsecond
-
-// prSetTimerSlack is PR_SET_TIMERSLACK from <linux/prctl.h>.
-const prSetTimerSlack = 29
-
-func newSleeper(interval time.Duration) *sleeper {
-	if runtime.GOMAXPROCS(0) < 2 || interval < preciseMinInterval {
-		return &sleeper{}
+func newSleeper() *sleeper {
+	s := &sleeper{}
+	fd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
+	if err != nil {
+		return s
 	}
-	runtime.LockOSThread()
-	_, _, _ = syscall.Syscall6(syscall.SYS_PRCTL, prSetTimerSlack, 1, 0, 0, 0, 0)
-	return &sleeper{precise: true}
+	// A non-blocking descriptor becomes a File the network poller waits on.
+	s.tfd, s.fd = os.NewFile(uintptr(fd), "timerfd"), fd
+	return s
 }
 
 func (s *sleeper) sleep(ctx context.Context, d time.Duration) {
-	if !s.precise {
+	if s.tfd == nil {
 		s.wait(ctx, d)
 		return
 	}
 	until := time.Now().Add(d)
-	// Long waits sleep on a runtime timer first, so a cancelled run stops.
 	for d > 5*time.Millisecond && ctx.Err() == nil {
 		s.wait(ctx, d-2*time.Millisecond)
 		d = time.Until(until)
 	}
-	if d > 0 {
-		ts := syscall.NsecToTimespec(int64(d))
-		_ = syscall.Nanosleep(&ts, nil)
+	if d > 0 && ctx.Err() == nil {
+		if err := s.timerfdWait(d); err != nil {
+			s.wait(ctx, time.Until(until))
+		}
 	}
 }
 
+// timerfdWait arms the timerfd once, d from now, and waits for it.
+func (s *sleeper) timerfdWait(d time.Duration) error {
+	spec := unix.ItimerSpec{Value: unix.NsecToTimespec(int64(d))}
+	if err := unix.TimerfdSettime(s.fd, 0, &spec, nil); err != nil {
+		return fmt.Errorf("cannot arm timerfd: %w", err)
+	}
+	_, err := s.tfd.Read(s.buf[:])
+	return err
+}
+
 func (s *sleeper) close() {
-	if s.precise {
-		runtime.UnlockOSThread()
+	if s.tfd != nil {
+		_ = s.tfd.Close()
 	}
 }

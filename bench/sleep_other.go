@@ -11,7 +11,7 @@ import (
 // better.
 type sleeper struct{ timer }
 
-func newSleeper(time.Duration) *sleeper { return &sleeper{} }
+func newSleeper() *sleeper { return &sleeper{} }
 
 func (s *sleeper) sleep(ctx context.Context, d time.Duration) { s.wait(ctx, d) }
 

@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -178,12 +177,6 @@ func run(ctx context.Context, args []string) error {
 	}
 	if *verifyKafka != "" {
 		cfg.Verify = &bench.VerifyConfig{Brokers: splitList(*verifyKafka), Topic: *verifyTopic, Timeout: *verifyTimeout}
-	}
-	if *rate > 0 && runtime.GOMAXPROCS(0) < 2 {
-		// The open-loop pacer sleeps in nanosleep on its own thread, which
-		// holds a P meanwhile: give the workers another one. Both may share
-		// one core (taskset); the pacer is asleep nearly all the time.
-		runtime.GOMAXPROCS(2)
 	}
 	rep, err := bench.RunSuite(ctx, cfg)
 	if rep != nil {
