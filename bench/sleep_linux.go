@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"time"
 
@@ -59,11 +58,12 @@ func (s *sleeper) sleep(ctx context.Context, d time.Duration) {
 	}
 }
 
-// timerfdWait arms the timerfd once, d from now, and waits for it.
+// timerfdWait arms the timerfd once, d from now, and waits for it. On an
+// error sleep falls back to a runtime timer.
 func (s *sleeper) timerfdWait(d time.Duration) error {
 	spec := unix.ItimerSpec{Value: unix.NsecToTimespec(int64(d))}
 	if err := unix.TimerfdSettime(s.fd, 0, &spec, nil); err != nil {
-		return fmt.Errorf("cannot arm timerfd: %w", err)
+		return err
 	}
 	_, err := s.tfd.Read(s.buf[:])
 	return err

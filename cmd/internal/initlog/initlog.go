@@ -14,11 +14,12 @@
 //
 // Importing this package (for its side effect) filters that line out and
 // passes every other line of the standard logger to standard error. It
-// works because of the order in which Go initializes packages: in import
-// path order, each as soon as the packages it imports are initialized.
-// This package imports only packages the metrics package also needs
-// (through net/http), and its path sorts before github.com/valyala/*, which
-// the metrics package imports too, so it is initialized first.
+// works because of the order in which Go initializes packages: repeatedly,
+// the first package in import path order whose imports are all initialized.
+// The metrics package imports net/http, which imports everything this
+// package imports (bytes, io, log, os); so by the time net/http can be
+// initialized this package can be too, and its path sorts first. The
+// metrics package comes after net/http, so after this package.
 package initlog
 
 import (
