@@ -32,13 +32,16 @@ bench:
 bench-suite:
 	bench/run.sh
 
-## fuzz: each fuzz target for FUZZTIME (default 30s)
+## fuzz: every fuzz target of every package, each for FUZZTIME (default 30s);
+## the targets are found in the *_test.go files, so a new one is never left out
 FUZZTIME ?= 30s
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzParsePath$$' -fuzztime $(FUZZTIME) ./redirect
-	$(GO) test -run '^$$' -fuzz '^FuzzPassthrough$$' -fuzztime $(FUZZTIME) ./redirect
-	$(GO) test -run '^$$' -fuzz '^FuzzDestination$$' -fuzztime $(FUZZTIME) ./linkcache
-	$(GO) test -run '^$$' -fuzz '^FuzzParseContract$$' -fuzztime $(FUZZTIME) ./linkcache
+	@set -e; for file in $$(grep -l '^func Fuzz' $$(find . -name '*_test.go' -not -path './.git/*') | sort); do \
+		for target in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$$file"); do \
+			echo "$$(dirname "$$file") $$target"; \
+			$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) "$$(dirname "$$file")"; \
+		done; \
+	done
 
 ## test-deps: the integration tests need a real redis-server on PATH
 test-deps:

@@ -2,10 +2,13 @@ package redirect
 
 import (
 	"bytes"
+	"net"
+	"net/netip"
 	"net/url"
 	"testing"
 
 	"github.com/clickedge/clickedge/linkcache"
+	"github.com/valyala/fasthttp"
 )
 
 func FuzzParsePath(f *testing.F) {
@@ -76,5 +79,49 @@ func FuzzPassthrough(f *testing.F) {
 		if len(loc)-len(base) > MaxPassthroughBytes {
 			t.Fatalf("pass-through too long: %d bytes", len(loc)-len(base))
 		}
+	})
+}
+
+// FuzzClientIP: X-Forwarded-For is whatever the client sent, with the
+// address a trusted proxy saw appended. Whatever the client put in front,
+// the edge takes the proxy's entry, and with nothing appended it takes the
+// peer or an address that is in the header, never anything else.
+func FuzzClientIP(f *testing.F) {
+	for _, s := range []string{"1.2.3.4", "6.6.6.6, 10.9.9.9", "garbage", "", ",,,", "[2001:db9::1]:443", "fe80::1%eth0", "1.2.3.4:80, ::ffff:10.0.0.1", " \t10.2.2.2 "} {
+		f.Add(s)
+	}
+	proxies, err := ParseTrustedProxies("10.0.0.0/8,2001:db8::/32")
+	if err != nil {
+		f.Fatal(err)
+	}
+	h := &Handler{trustedProxies: proxies, clientIPHeader: fasthttp.HeaderXForwardedFor}
+	peer := &net.TCPAddr{IP: net.ParseIP("10.1.1.1"), Port: 1234}
+	clientIP := func(values ...string) netip.Addr {
+		var req fasthttp.Request
+		for _, v := range values {
+			req.Header.Add("X-Forwarded-For", v)
+		}
+		var ctx fasthttp.RequestCtx
+		ctx.Init(&req, peer, nil)
+		return h.ClientIP(&ctx)
+	}
+	client := netip.MustParseAddr("198.51.100.7")
+	f.Fuzz(func(t *testing.T, sent string) {
+		if got := clientIP(sent, client.String()); got != client {
+			t.Fatalf("unexpected client IP behind the proxy's own header for %q; got %s; want %s", sent, got, client)
+		}
+		if got := clientIP(sent + ", " + client.String()); got != client {
+			t.Fatalf("unexpected client IP behind the proxy's entry for %q; got %s; want %s", sent, got, client)
+		}
+		got := clientIP(sent)
+		if got == netip.MustParseAddr("10.1.1.1") {
+			return
+		}
+		for _, item := range bytes.Split([]byte(sent), []byte(",")) {
+			if a, ok := parseHop(bytes.TrimSpace(item)); ok && a == got {
+				return
+			}
+		}
+		t.Fatalf("unexpected client IP for %q; got %s, which is neither the peer nor in the header", sent, got)
 	})
 }
