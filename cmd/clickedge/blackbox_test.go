@@ -143,7 +143,8 @@ func TestBlackBoxServeAndRollup(t *testing.T) {
 	}}
 	startProcess(t, bin, "serve", "-http.listenAddr", b.public, "-http.internalListenAddr", b.internal,
 		"-redis.addr", redis.Addr, "-kafka.brokers", broker, "-admin.token", b.token,
-		"-http.trustedProxies", "127.0.0.1", "-tracking.visitorKey", "blackbox-visitor-key", "-spool.dir", t.TempDir(), "-http.shutdownDelay", "0s")
+		"-http.trustedProxies", "127.0.0.1", "-tracking.visitorKey", "blackbox-visitor-key", "-spool.dir", t.TempDir(), "-http.shutdownDelay", "0s",
+		"-kafka.batchTimeout", "2ms")
 	waitReady(t, b.internal)
 	rollupInternal := freeAddr(t)
 	rollupArgs := []string{"rollup", "-http.internalListenAddr", rollupInternal, "-redis.addr", redis.Addr, "-kafka.brokers", broker,

@@ -37,7 +37,7 @@ type edgeFlags struct {
 
 	kafkaBrokers, kafkaTopic, spoolDir, geoipDB string
 	kafkaCompression                            string
-	kafkaWriteTimeout                           time.Duration
+	kafkaWriteTimeout, kafkaBatchTimeout        time.Duration
 	spoolMaxBytes                               int64
 	queueSize                                   int
 	datacenterRanges, visitorKey, edgeName      string
@@ -77,6 +77,7 @@ func (f *edgeFlags) register(fs *flag.FlagSet, dev bool) {
 	fs.StringVar(&f.kafkaTopic, "kafka.topic", "clicks", "Kafka topic of click events")
 	fs.StringVar(&f.kafkaCompression, "kafka.compression", "snappy", "codec of click event batches: none, snappy, lz4, zstd or gzip")
 	fs.DurationVar(&f.kafkaWriteTimeout, "kafka.writeTimeout", 2*time.Second, "bound on one Kafka write; past it events go to the spool")
+	fs.DurationVar(&f.kafkaBatchTimeout, "kafka.batchTimeout", 5*time.Millisecond, "how long click events wait for more to fill a batch before they are sent to Kafka; at most 10ms")
 	fs.IntVar(&f.queueSize, "emitter.queueSize", 65536, "click events held in memory on their way to Kafka; past it they go to the spool")
 	fs.StringVar(&f.spoolDir, "spool.dir", "", "directory of the disk spool that keeps click events while Kafka is slow or away; empty: such events are dropped and counted"+devNote(dev, " (dev uses a temporary directory)"))
 	fs.Int64Var(&f.spoolMaxBytes, "spool.maxBytes", 1<<30, "bound on the spool's size, bytes; past it events are dropped and counted")
@@ -301,6 +302,7 @@ func (e *edge) startEvents(f *edgeFlags) error {
 		Topic:         f.kafkaTopic,
 		QueueSize:     f.queueSize,
 		WriteTimeout:  f.kafkaWriteTimeout,
+		BatchTimeout:  f.kafkaBatchTimeout,
 		Compression:   f.kafkaCompression,
 		SpoolDir:      f.spoolDir,
 		SpoolMaxBytes: f.spoolMaxBytes,
