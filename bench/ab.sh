@@ -12,15 +12,17 @@
 # The stack is the suite's (bench/run.sh): redis-server and the broker on
 # LOAD_CPU, each edge and the baseline on SERVER_CPU with GOMAXPROCS=1, wrk
 # on LOAD_CPU against the seeded links (one click event per request, X-
-# Forwarded-For from a trusted proxy). Traffic goes to loopback only; the
-# script stops everything it started.
+# Forwarded-For from a trusted proxy), or with ONE_URL=1 against the first
+# seeded link alone with wrk's own headers (no user agent, referrer or
+# X-Forwarded-For), as a load generator pointed at one URL sends. Traffic
+# goes to loopback only; the script stops everything it started.
 #
 # Usage: bench/ab.sh BUILD[=FLAGS] BUILD[=FLAGS]...  (from the repository root)
 #   BUILD is a clickedge binary or a git revision (built in a worktree);
 #   FLAGS are extra `clickedge serve` flags, e.g. HEAD="-kafka.compression lz4".
 # Environment (defaults in brackets):
 #   ROUNDS [3]  DURATION [8] seconds per run  CONNECTIONS [64]  LINKS [1000]
-#   SERVER_CPU [0]  LOAD_CPU [1]
+#   SERVER_CPU [0]  LOAD_CPU [1]  ONE_URL [0]
 set -euo pipefail
 
 ROUNDS=${ROUNDS:-3}
@@ -29,6 +31,7 @@ CONNECTIONS=${CONNECTIONS:-64}
 LINKS=${LINKS:-1000}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
+ONE_URL=${ONE_URL:-0}
 
 [ $# -ge 2 ] || { echo "ab.sh: give at least two builds: bench/ab.sh BUILD[=FLAGS] BUILD[=FLAGS]..." >&2; exit 1; }
 TOOLS="git redis-server wrk bc"
@@ -69,7 +72,11 @@ wait_http "http://127.0.0.1:$BASE_PORT/"
 measure() {
 	local pid=$1 port=$2 u0 s0 u1 s1 out n rps
 	read -r u0 s0 < <(awk '{print $14, $15}' "/proc/$pid/stat")
-	out=$(taskset -c "$LOAD_CPU" wrk -t1 -c "$CONNECTIONS" -d "${DURATION}s" -s bench/links.lua "http://127.0.0.1:$port" -- "$WORK/links.txt" ab)
+	if [ "$ONE_URL" = 1 ]; then
+		out=$(taskset -c "$LOAD_CPU" wrk -t1 -c "$CONNECTIONS" -d "${DURATION}s" "http://127.0.0.1:$port$(head -n 1 "$WORK/links.txt")")
+	else
+		out=$(taskset -c "$LOAD_CPU" wrk -t1 -c "$CONNECTIONS" -d "${DURATION}s" -s bench/links.lua "http://127.0.0.1:$port" -- "$WORK/links.txt" ab)
+	fi
 	read -r u1 s1 < <(awk '{print $14, $15}' "/proc/$pid/stat")
 	n=$(echo "$out" | awk '/requests in/ {print $1}')
 	rps=$(echo "$out" | awk '/Requests\/sec/ {printf "%.0f", $2}')
@@ -105,7 +112,7 @@ for r in $(seq "$ROUNDS"); do
 done
 
 echo
-echo "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, wrk -c $CONNECTIONS, ${DURATION}s per run, $ROUNDS rounds alternating"
+echo "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, wrk -c $CONNECTIONS$([ "$ONE_URL" = 1 ] && echo ", one URL"), ${DURATION}s per run, $ROUNDS rounds alternating"
 echo
 echo "| build | req/s per round | user CPU per request (µs) | system CPU per request (µs) |"
 echo "|---|---|---|---|"
