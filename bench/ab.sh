@@ -72,11 +72,11 @@ wait_http "http://127.0.0.1:$BASE_PORT/"
 measure() {
 	local pid=$1 port=$2 u0 s0 u1 s1 out n rps
 	read -r u0 s0 < <(awk '{print $14, $15}' "/proc/$pid/stat")
+	local target=(-s bench/links.lua "http://127.0.0.1:$port" -- "$WORK/links.txt" ab)
 	if [ "$ONE_URL" = 1 ]; then
-		out=$(taskset -c "$LOAD_CPU" wrk -t1 -c "$CONNECTIONS" -d "${DURATION}s" "http://127.0.0.1:$port$(head -n 1 "$WORK/links.txt")")
-	else
-		out=$(taskset -c "$LOAD_CPU" wrk -t1 -c "$CONNECTIONS" -d "${DURATION}s" -s bench/links.lua "http://127.0.0.1:$port" -- "$WORK/links.txt" ab)
+		target=("http://127.0.0.1:$port$(head -n 1 "$WORK/links.txt")")
 	fi
+	out=$(taskset -c "$LOAD_CPU" wrk -t1 -c "$CONNECTIONS" -d "${DURATION}s" "${target[@]}")
 	read -r u1 s1 < <(awk '{print $14, $15}' "/proc/$pid/stat")
 	n=$(echo "$out" | awk '/requests in/ {print $1}')
 	rps=$(echo "$out" | awk '/Requests\/sec/ {printf "%.0f", $2}')

@@ -16,13 +16,7 @@ func TestClientIP(t *testing.T) {
 	h := &Handler{trustedProxies: proxies, clientIPHeader: fasthttp.HeaderXForwardedFor}
 	f := func(peer string, xff []string, want string) {
 		t.Helper()
-		var ctx fasthttp.RequestCtx
-		var req fasthttp.Request
-		for _, v := range xff {
-			req.Header.Add("X-Forwarded-For", v)
-		}
-		ctx.Init(&req, &net.TCPAddr{IP: net.ParseIP(peer), Port: 1234}, nil)
-		got := h.ClientIP(&ctx)
+		got := clientIPOf(h, peer, xff...)
 		if got != netip.MustParseAddr(want) {
 			t.Fatalf("unexpected client IP for peer %s, XFF %q; got %s; want %s", peer, xff, got, want)
 		}
@@ -55,4 +49,16 @@ func TestParseTrustedProxies(t *testing.T) {
 	if _, err := ParseTrustedProxies("10.0.0.0/8,nope"); err == nil {
 		t.Fatalf("unexpected success for a bad CIDR")
 	}
+}
+
+// clientIPOf returns h's client address for a request from peer with the
+// given X-Forwarded-For headers, in order.
+func clientIPOf(h *Handler, peer string, xff ...string) netip.Addr {
+	var req fasthttp.Request
+	for _, v := range xff {
+		req.Header.Add("X-Forwarded-For", v)
+	}
+	var ctx fasthttp.RequestCtx
+	ctx.Init(&req, &net.TCPAddr{IP: net.ParseIP(peer), Port: 1234}, nil)
+	return h.ClientIP(&ctx)
 }

@@ -2,7 +2,6 @@ package redirect
 
 import (
 	"bytes"
-	"net"
 	"net/netip"
 	"net/url"
 	"testing"
@@ -95,16 +94,8 @@ func FuzzClientIP(f *testing.F) {
 		f.Fatal(err)
 	}
 	h := &Handler{trustedProxies: proxies, clientIPHeader: fasthttp.HeaderXForwardedFor}
-	peer := &net.TCPAddr{IP: net.ParseIP("10.1.1.1"), Port: 1234}
-	clientIP := func(values ...string) netip.Addr {
-		var req fasthttp.Request
-		for _, v := range values {
-			req.Header.Add("X-Forwarded-For", v)
-		}
-		var ctx fasthttp.RequestCtx
-		ctx.Init(&req, peer, nil)
-		return h.ClientIP(&ctx)
-	}
+	const peer = "10.1.1.1"
+	clientIP := func(xff ...string) netip.Addr { return clientIPOf(h, peer, xff...) }
 	client := netip.MustParseAddr("198.51.100.7")
 	f.Fuzz(func(t *testing.T, sent string) {
 		if got := clientIP(sent, client.String()); got != client {
@@ -114,7 +105,7 @@ func FuzzClientIP(f *testing.F) {
 			t.Fatalf("unexpected client IP behind the proxy's entry for %q; got %s; want %s", sent, got, client)
 		}
 		got := clientIP(sent)
-		if got == netip.MustParseAddr("10.1.1.1") {
+		if got == netip.MustParseAddr(peer) {
 			return
 		}
 		for _, item := range bytes.Split([]byte(sent), []byte(",")) {
