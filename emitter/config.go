@@ -40,8 +40,9 @@ type Config struct {
 	Topic string
 
 	// QueueSize is the number of events held in memory between Emit and
-	// the flusher. When it is full, Emit hands events to the overflow
-	// buffer (with a spool) or drops them (reason "queue_full_no_spool").
+	// the flusher (their keys and values taking at most 64 MiB). When it
+	// is full, Emit hands events to the overflow buffer (with a spool) or
+	// drops them (reason "queue_full_no_spool").
 	//
 	// Default: 65536.
 	QueueSize int

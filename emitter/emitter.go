@@ -12,8 +12,8 @@
 //	  │ queue full                    ▼
 //	  └──► overflow (OverflowSize) ─► spool (segment files) ──► replayer ──► Kafka
 //
-// Emit copies the event into a recycled buffer and appends it to the queue
-// under the Writer's mutex. When the queue is full it does a non-blocking
+// Emit appends the event to the queue (one buffer of events back to back,
+// queue.go) under the Writer's mutex. When the queue is full it does a non-blocking
 // send on the overflow buffer, drained by the spool writer goroutine; Emit itself
 // never touches the disk, so a slow disk can cost events (counted as
 // "queue_full") but never request latency. When both are full, or there is
@@ -132,32 +132,26 @@ const (
 	kafkaBackoffMax = 200 * time.Millisecond
 )
 
-// event is one Emit call's copy: key followed by value in buf.
+// event is the copy of one event Emit hands to the spool writer when the
+// queue is full: key followed by value in buf.
 type event struct {
 	buf  []byte
 	klen int
 }
 
 const (
-	// maxFreeEvents bounds the Writer's free list of event copies. In
-	// flight are at most a queue's worth of events; beyond this, released
-	// events go to the GC.
+	// maxQueueBytes bounds the keys and values in the queue, beside
+	// QueueSize.
+	maxQueueBytes = 64 << 20
+	// maxFreeEvents bounds the Writer's free list of overflow event
+	// copies. In flight are at most the overflow buffer's events; beyond
+	// this, released events go to the GC.
 	maxFreeEvents = 16384
-	// prewarmEvents is how many event copies New puts on the free list
-	// (about 2 MiB), so the first burst after start-up does not allocate.
-	prewarmEvents = 4096
 )
 
-// newEvent takes an event copy from the free list, or makes one; w.mu is
-// held.
-//
-// The free list is a stack, so that Emit reuses the copy released last,
-// whose memory the flusher has just read and which is likely still in the
-// CPU's caches. A FIFO (the free list was a channel) hands out the copy
-// released longest ago: every Emit then wrote to memory the caches had long
-// dropped. Not a sync.Pool: a Pool is emptied by every GC
-// (BenchmarkHandlerHitWithEvent in redirect: 4 allocs/op with a Pool while
-// GCs were frequent, 0 with the free list).
+// newEvent takes an overflow event copy from the free list, or makes one;
+// w.mu is held. The free list is a stack, so that Emit reuses the copy
+// released last, whose memory is the likeliest to be in the CPU's caches.
 func (w *Writer) newEvent() *event {
 	if n := len(w.free); n > 0 {
 		e := w.free[n-1]
@@ -204,15 +198,20 @@ type Writer struct {
 	sp        *spool           // nil without SpoolDir
 	m         *writerMetrics
 
-	// mu guards the queue (pending, at most QueueSize events, oldest
-	// first), closed and the free list of event copies. Emit takes it
-	// once: an uncontended lock is two atomic operations, where a channel
-	// send, a separate free list and a count of Emit calls in progress
-	// took six.
-	mu      sync.Mutex
-	pending []*event
-	free    []*event
-	closed  bool // Close has begun: Emit adds nothing any more
+	// mu guards the queue (q, oldest first), the count of what the
+	// flusher took from it and has not delivered (held and heldBytes),
+	// closed and the free list of overflow event copies. Together the
+	// queue and what the flusher holds are at most QueueSize events and
+	// maxQueueBytes bytes. Emit takes mu once: an uncontended lock is two
+	// atomic operations, where a channel send, a separate free list and a
+	// count of Emit calls in progress took six.
+	mu        sync.Mutex
+	q         queue
+	blocks    blockList // the free blocks of both queues
+	held      int       // events the flusher took and has not delivered
+	heldBytes int       // the bytes of the flusher's batch
+	free      []*event
+	closed    bool // Close has begun: Emit adds nothing any more
 	// wake holds a token once pending turned non-empty, for a flusher
 	// waiting for its next batch's first event.
 	wake chan struct{}
@@ -315,12 +314,11 @@ func New(cfg Config) (*Writer, error) {
 	return w, nil
 }
 
-// initQueue makes the queue and fills the free list.
+// initQueue makes the queue, with a few blocks ready for it.
 func (w *Writer) initQueue() {
-	w.pending = make([]*event, 0, min(w.cfg.QueueSize, 1<<16))
-	w.free = make([]*event, 0, maxFreeEvents)
-	for range prewarmEvents {
-		w.free = append(w.free, &event{buf: make([]byte, 0, 512)})
+	w.q = newQueue()
+	for range 4 {
+		w.blocks.put(make([]byte, 0, queueBlockSize))
 	}
 	w.wake = make(chan struct{}, 1)
 }
@@ -346,12 +344,10 @@ func (w *Writer) Emit(key, value []byte) {
 		w.m.dropped[dropClosed].Inc()
 		return
 	}
-	if len(w.pending) < w.cfg.QueueSize {
-		e := w.newEvent()
-		e.set(key, value)
-		w.pending = append(w.pending, e)
-		first := len(w.pending) == 1
+	if n := w.q.len(); n+w.held < w.cfg.QueueSize && w.q.bytes+w.heldBytes+len(key)+len(value) <= maxQueueBytes {
+		w.q.add(key, value, &w.blocks)
 		w.mu.Unlock()
+		first := n == 0
 		w.m.enqueued.Inc()
 		if first {
 			select {
@@ -390,14 +386,13 @@ func (w *Writer) emitOverflow(key, value []byte) *metrics.Counter {
 func (w *Writer) runFlusher() {
 	defer w.wg.Done()
 	d := newDeliverer(w.cfg.BatchSize)
-	batch := make([]*event, 0, w.cfg.BatchSize)
+	batch := newQueue()
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	for {
-		var done bool
-		batch, done = w.collect(batch[:0], timer)
-		if len(batch) > 0 {
-			w.deliver(d, batch)
+		done := w.collect(&batch, timer)
+		if batch.len() > 0 {
+			w.deliver(d, &batch)
 		}
 		if done {
 			return
@@ -405,8 +400,9 @@ func (w *Writer) runFlusher() {
 	}
 }
 
-// collect gathers up to BatchSize events, waiting at most BatchTimeout after
-// the first one. done is true when Close has begun and the queue is empty.
+// collect takes the queue into batch once it holds BatchSize events, or
+// BatchTimeout after its first one. done is true when Close has begun and
+// the queue is empty.
 //
 // After the first event, collect does not take event by event: it sleeps
 // in steps of a quarter BatchTimeout, checking the queue length, and then
@@ -415,19 +411,19 @@ func (w *Writer) runFlusher() {
 // batch. BenchmarkEmitPaced (100k events/s, pacing cost subtracted): about
 // 320 CPU-ns per event with a channel receive per event, 185 with this
 // loop.
-func (w *Writer) collect(batch []*event, timer *time.Timer) ([]*event, bool) {
+func (w *Writer) collect(batch *queue, timer *time.Timer) bool {
 	for w.queueLen() == 0 {
 		select {
 		case <-w.wake:
 		case <-w.stop:
 			// Emit adds nothing any more: take what is left without waiting.
-			batch = w.take(batch)
-			return batch, w.queueLen() == 0
+			w.take(batch)
+			return w.queueLen() == 0
 		}
 	}
 	deadline := time.Now().Add(w.cfg.BatchTimeout)
 	step := w.cfg.BatchTimeout / 4
-	for len(batch)+w.queueLen() < cap(batch) {
+	for w.queueLen() < w.cfg.BatchSize {
 		wait := time.Until(deadline)
 		if wait <= 0 {
 			break
@@ -437,30 +433,42 @@ func (w *Writer) collect(batch []*event, timer *time.Timer) ([]*event, bool) {
 		case <-timer.C:
 		case <-w.stop:
 			timer.Stop()
-			return w.take(batch), false
+			w.take(batch)
+			return false
 		}
 	}
-	return w.take(batch), false
+	w.take(batch)
+	return false
 }
 
 // queueLen is the number of events in the queue.
 func (w *Writer) queueLen() int {
 	w.mu.Lock()
-	n := len(w.pending)
+	n := w.q.len()
 	w.mu.Unlock()
 	return n
 }
 
-// take moves the oldest queued events into batch, up to its capacity.
-func (w *Writer) take(batch []*event) []*event {
+// take makes batch the queue's events, and batch's memory the queue Emit
+// appends to. Emit counts the batch's events against QueueSize until the
+// flusher has delivered them (release).
+func (w *Writer) take(batch *queue) {
 	w.mu.Lock()
-	n := min(cap(batch)-len(batch), len(w.pending))
-	batch = append(batch, w.pending[:n]...)
-	rest := copy(w.pending, w.pending[n:])
-	clear(w.pending[rest:])
-	w.pending = w.pending[:rest]
+	batch.reset(&w.blocks)
+	w.q, *batch = *batch, w.q
+	w.held, w.heldBytes = batch.len(), batch.bytes
 	w.mu.Unlock()
-	return batch
+}
+
+// release notes that the flusher delivered n more of the events it took;
+// done: all of them, so their memory is free too.
+func (w *Writer) release(n int, done bool) {
+	w.mu.Lock()
+	w.held -= n
+	if done {
+		w.held, w.heldBytes = 0, 0
+	}
+	w.mu.Unlock()
 }
 
 // deliverer is the scratch space of one goroutine that delivers batches.
@@ -473,16 +481,25 @@ func newDeliverer(n int) *deliverer {
 	return &deliverer{recs: make([]spoolRecord, 0, n), outs: make([]outcome, 0, n)}
 }
 
-// deliver sends one batch to Kafka or the spool and releases its events.
-func (w *Writer) deliver(d *deliverer, batch []*event) {
-	defer w.releaseEvents(batch)
-	now := time.Now()
+// deliver sends a batch taken from the queue to Kafka or the spool, at
+// most BatchSize events per produce call (a backlog makes a batch larger).
+func (w *Writer) deliver(d *deliverer, batch *queue) {
+	for from := 0; from < batch.len(); {
+		to := min(from+w.cfg.BatchSize, batch.len())
+		d.recs = batch.records(d.recs[:0], from, to, time.Now())
+		w.deliverRecords(d)
+		w.release(to-from, to == batch.len())
+		from = to
+	}
+}
+
+// deliverRecords sends d.recs to Kafka or the spool.
+func (w *Writer) deliverRecords(d *deliverer) {
 	if w.live == nil {
-		w.spoolEvents(d, batch, now, true)
+		w.spoolRecords(d.recs, true)
 		return
 	}
 	if w.sp != nil && w.sp.detoured() {
-		d.recs = eventRecords(d.recs[:0], batch, now)
 		if res, ok := w.sp.append(d.recs, false, true); ok {
 			w.countAppend(res)
 			return
@@ -491,30 +508,30 @@ func (w *Writer) deliver(d *deliverer, batch []*event) {
 	}
 	if w.abortCtx.Err() != nil {
 		// Close's context ended: no more Kafka attempts.
-		w.spoolOrDrop(d, batch, now)
+		w.spoolOrDrop(d.recs)
 		return
 	}
 
-	err := w.writeEvents(d, batch, now)
+	err := w.writeRecords(d)
 	if err == nil {
-		w.m.sent.Add(len(batch))
+		w.m.sent.Add(len(d.recs))
 		w.setFailing(false, nil)
 		return
 	}
-	failed, sent := keepFailed(w.m, nil, batch, d.outs)
+	var sent int
+	d.recs, sent = keepFailed(w.m, d.recs[:0], d.recs, d.outs)
 	w.m.sent.Add(sent)
 	w.setFailing(true, err)
 	if w.sp != nil {
-		w.spoolEvents(d, failed, now, true)
+		w.spoolRecords(d.recs, true)
 	} else {
-		w.retryWithoutSpool(d, failed, now)
+		w.retryWithoutSpool(d)
 	}
 }
 
-// writeEvents writes events to Kafka in one produce call bounded by the
-// write deadline; each event's outcome is left in d.outs.
-func (w *Writer) writeEvents(d *deliverer, events []*event, now time.Time) error {
-	d.recs = eventRecords(d.recs[:0], events, now)
+// writeRecords writes d.recs to Kafka in one produce call bounded by the
+// write deadline; each record's outcome is left in d.outs.
+func (w *Writer) writeRecords(d *deliverer) error {
 	ctx, cancel := context.WithTimeout(w.abortCtx, w.writeDeadline)
 	defer cancel()
 	return w.write(ctx, w.live, d)
@@ -571,29 +588,29 @@ func keepFailed[T any](m *writerMetrics, dst, items []T, outs []outcome) (failed
 	return dst, sent
 }
 
-// retryWithoutSpool retries events Kafka failed to take when there is no
-// spool, with backoff, until they are delivered or Close's context ends
-// (then they are dropped with reason "no_spool").
-func (w *Writer) retryWithoutSpool(d *deliverer, failed []*event, now time.Time) {
+// retryWithoutSpool retries the records Kafka failed to take (d.recs) when
+// there is no spool, with backoff, until they are delivered or Close's
+// context ends (then they are dropped with reason "no_spool").
+func (w *Writer) retryWithoutSpool(d *deliverer) {
 	backoff := w.cfg.ReplayBackoffMin
-	for len(failed) > 0 {
+	for len(d.recs) > 0 {
 		t := time.NewTimer(backoff)
 		select {
 		case <-t.C:
 		case <-w.abortCtx.Done():
 			t.Stop()
-			w.m.dropped[dropNoSpool].Add(len(failed))
+			w.m.dropped[dropNoSpool].Add(len(d.recs))
 			return
 		}
 		backoff = min(2*backoff, w.cfg.ReplayBackoffMax)
-		err := w.writeEvents(d, failed, now)
+		err := w.writeRecords(d)
 		if err == nil {
-			w.m.sent.Add(len(failed))
+			w.m.sent.Add(len(d.recs))
 			w.setFailing(false, nil)
 			return
 		}
 		var sent int
-		failed, sent = keepFailed(w.m, failed[:0], failed, d.outs)
+		d.recs, sent = keepFailed(w.m, d.recs[:0], d.recs, d.outs)
 		w.m.sent.Add(sent)
 	}
 }
@@ -615,23 +632,22 @@ func (w *Writer) setFailing(failing bool, err error) {
 	w.log.Info("kafka writes succeed again")
 }
 
-// spoolOrDrop spools a batch, or drops it with reason "no_spool" when there
-// is no spool.
-func (w *Writer) spoolOrDrop(d *deliverer, batch []*event, now time.Time) {
+// spoolOrDrop spools records, or drops them with reason "no_spool" when
+// there is no spool.
+func (w *Writer) spoolOrDrop(recs []spoolRecord) {
 	if w.sp == nil {
-		w.m.dropped[dropNoSpool].Add(len(batch))
+		w.m.dropped[dropNoSpool].Add(len(recs))
 		return
 	}
-	w.spoolEvents(d, batch, now, true)
+	w.spoolRecords(recs, true)
 }
 
-// spoolEvents appends events to the spool and counts the outcome.
-func (w *Writer) spoolEvents(d *deliverer, batch []*event, now time.Time, setDetour bool) {
-	if len(batch) == 0 {
+// spoolRecords appends records to the spool and counts the outcome.
+func (w *Writer) spoolRecords(recs []spoolRecord, setDetour bool) {
+	if len(recs) == 0 {
 		return
 	}
-	d.recs = eventRecords(d.recs[:0], batch, now)
-	res, _ := w.sp.append(d.recs, setDetour, false)
+	res, _ := w.sp.append(recs, setDetour, false)
 	w.countAppend(res)
 }
 
@@ -677,13 +693,15 @@ func (w *Writer) runSpooler() {
 		case e := <-w.overflow:
 			batch = append(batch[:0], e)
 			drain()
-			w.spoolEvents(d, batch, time.Now(), true)
+			d.recs = eventRecords(d.recs[:0], batch, time.Now())
+			w.spoolRecords(d.recs, true)
 			w.releaseEvents(batch)
 		case <-tick:
 			w.sp.sync()
 		case <-w.stop:
 			for batch = batch[:0]; drain(); batch = batch[:0] {
-				w.spoolEvents(d, batch, time.Now(), true)
+				d.recs = eventRecords(d.recs[:0], batch, time.Now())
+				w.spoolRecords(d.recs, true)
 				w.releaseEvents(batch)
 			}
 			return
@@ -907,7 +925,14 @@ func (w *Writer) WriteMetrics(out io.Writer) {
 	w.m.set.WritePrometheus(out)
 }
 
-func (w *Writer) queueDepth() int { return w.queueLen() + len(w.overflow) }
+// queueDepth is the number of events waiting in memory: in the queue, in
+// the flusher's hands and in the overflow buffer.
+func (w *Writer) queueDepth() int {
+	w.mu.Lock()
+	n := w.q.len() + w.held
+	w.mu.Unlock()
+	return n + len(w.overflow)
+}
 
 func (w *Writer) spoolBytes() int64 {
 	if w.sp == nil {

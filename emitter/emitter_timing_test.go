@@ -85,7 +85,7 @@ func BenchmarkEmit(b *testing.B) {
 }
 
 // newDrainedWriter returns a Writer whose queue is emptied by the
-// flusher's batching (collect) into the buffer pool, with no Kafka or disk.
+// flusher's batching (collect), with no Kafka or disk.
 func newDrainedWriter() (*Writer, func()) {
 	cfg := Config{}.withDefaults()
 	w := &Writer{cfg: cfg, stop: make(chan struct{})}
@@ -94,16 +94,10 @@ func newDrainedWriter() (*Writer, func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		batch := make([]*event, 0, cfg.BatchSize)
+		batch := newQueue()
 		timer := time.NewTimer(time.Hour)
 		timer.Stop()
-		for {
-			var last bool
-			batch, last = w.collect(batch[:0], timer)
-			w.releaseEvents(batch)
-			if last {
-				return
-			}
+		for !w.collect(&batch, timer) {
 		}
 	}()
 	return w, func() {
