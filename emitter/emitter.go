@@ -61,10 +61,10 @@
 // sealed, and on Close. So:
 //
 //   - kill -9 (process death) loses exactly the events held in memory: those
-//     in the queue and the overflow buffer (at most QueueSize+OverflowSize),
-//     plus the batch the flusher and the batch the spool writer are handling
-//     (at most 2*BatchSize), unless Kafka had already acknowledged them.
-//     Nothing that reached the spool is lost.
+//     in the queue or taken from it by the flusher (at most QueueSize
+//     together), in the overflow buffer (at most OverflowSize) and in the
+//     batch the spool writer is handling (at most BatchSize), unless Kafka
+//     had already acknowledged them. Nothing that reached the spool is lost.
 //   - An OS crash or power loss can additionally lose spool data written in
 //     the last SpoolSyncInterval (100ms by default).
 //
