@@ -19,8 +19,9 @@
 // "queue_full") but never request latency. When both are full, or there is
 // no spool, the event is dropped and counted.
 //
-// The flusher collects up to BatchSize events or waits BatchTimeout, and
-// writes them with one synchronous produce call (acks=all, at most
+// The flusher takes the whole queue once it holds BatchSize events, or
+// BatchTimeout after its first one, and writes what it took in synchronous
+// produce calls of at most BatchSize events each (acks=all, at most
 // MaxAttempts tries of WriteTimeout each): the producer (produce.go) encodes
 // one Kafka record batch per partition itself and sends the batches of the
 // partitions a broker leads in one produce request. Events of a failed
