@@ -12,8 +12,8 @@
 //	  │ queue full                    ▼
 //	  └──► overflow (OverflowSize) ─► spool (segment files) ──► replayer ──► Kafka
 //
-// Emit appends the event to the queue (one buffer of events back to back,
-// queue.go) under the Writer's mutex. When the queue is full it does a non-blocking
+// Emit appends the event to the queue (events back to back in blocks of
+// memory, queue.go) under the Writer's mutex. When the queue is full it does a non-blocking
 // send on the overflow buffer, drained by the spool writer goroutine; Emit itself
 // never touches the disk, so a slow disk can cost events (counted as
 // "queue_full") but never request latency. When both are full, or there is
@@ -213,7 +213,7 @@ type Writer struct {
 	heldBytes int       // the bytes of the flusher's batch
 	free      []*event
 	closed    bool // Close has begun: Emit adds nothing any more
-	// wake holds a token once pending turned non-empty, for a flusher
+	// wake holds a token once the queue turned non-empty, for a flusher
 	// waiting for its next batch's first event.
 	wake chan struct{}
 
