@@ -462,12 +462,12 @@ func (w *Writer) take(batch *queue) {
 }
 
 // release notes that the flusher delivered n more of the events it took;
-// done: all of them, so their memory is free too.
-func (w *Writer) release(n int, done bool) {
+// once it has delivered them all, their memory is free too.
+func (w *Writer) release(n int) {
 	w.mu.Lock()
 	w.held -= n
-	if done {
-		w.held, w.heldBytes = 0, 0
+	if w.held == 0 {
+		w.heldBytes = 0
 	}
 	w.mu.Unlock()
 }
@@ -489,7 +489,7 @@ func (w *Writer) deliver(d *deliverer, batch *queue) {
 		to := min(from+w.cfg.BatchSize, batch.len())
 		d.recs = batch.records(d.recs[:0], from, to, time.Now())
 		w.deliverRecords(d)
-		w.release(to-from, to == batch.len())
+		w.release(to - from)
 		from = to
 	}
 }
@@ -497,7 +497,7 @@ func (w *Writer) deliver(d *deliverer, batch *queue) {
 // deliverRecords sends d.recs to Kafka or the spool.
 func (w *Writer) deliverRecords(d *deliverer) {
 	if w.live == nil {
-		w.spoolRecords(d.recs, true)
+		w.spoolRecords(d.recs)
 		return
 	}
 	if w.sp != nil && w.sp.detoured() {
@@ -524,7 +524,7 @@ func (w *Writer) deliverRecords(d *deliverer) {
 	w.m.sent.Add(sent)
 	w.setFailing(true, err)
 	if w.sp != nil {
-		w.spoolRecords(d.recs, true)
+		w.spoolRecords(d.recs)
 	} else {
 		w.retryWithoutSpool(d)
 	}
@@ -640,15 +640,16 @@ func (w *Writer) spoolOrDrop(recs []spoolRecord) {
 		w.m.dropped[dropNoSpool].Add(len(recs))
 		return
 	}
-	w.spoolRecords(recs, true)
+	w.spoolRecords(recs)
 }
 
-// spoolRecords appends records to the spool and counts the outcome.
-func (w *Writer) spoolRecords(recs []spoolRecord, setDetour bool) {
+// spoolRecords appends records to the spool, putting live events on the
+// detour through it, and counts the outcome.
+func (w *Writer) spoolRecords(recs []spoolRecord) {
 	if len(recs) == 0 {
 		return
 	}
-	res, _ := w.sp.append(recs, setDetour, false)
+	res, _ := w.sp.append(recs, true, false)
 	w.countAppend(res)
 }
 
@@ -689,21 +690,22 @@ func (w *Writer) runSpooler() {
 		}
 		return true
 	}
+	spool := func() {
+		d.recs = eventRecords(d.recs[:0], batch, time.Now())
+		w.spoolRecords(d.recs)
+		w.releaseEvents(batch)
+	}
 	for {
 		select {
 		case e := <-w.overflow:
 			batch = append(batch[:0], e)
 			drain()
-			d.recs = eventRecords(d.recs[:0], batch, time.Now())
-			w.spoolRecords(d.recs, true)
-			w.releaseEvents(batch)
+			spool()
 		case <-tick:
 			w.sp.sync()
 		case <-w.stop:
 			for batch = batch[:0]; drain(); batch = batch[:0] {
-				d.recs = eventRecords(d.recs[:0], batch, time.Now())
-				w.spoolRecords(d.recs, true)
-				w.releaseEvents(batch)
+				spool()
 			}
 			return
 		}
