@@ -95,7 +95,9 @@
 // # Metrics
 //
 // WriteMetrics writes, in Prometheus text format:
-// clickedge_events_total{result="enqueued"|"sent"|"spooled"|"replayed"},
+// clickedge_events_total{result="enqueued"|"sent"|"spooled"|"replayed"}
+// (an event in the queue is counted as enqueued when the flusher takes it,
+// within BatchTimeout),
 // clickedge_events_dropped_total{reason=...} (one series per Drop* reason),
 // clickedge_emitter_queue_depth, clickedge_emitter_spooling,
 // clickedge_spool_bytes, clickedge_spool_segments,
@@ -346,11 +348,11 @@ func (w *Writer) Emit(key, value []byte) {
 		return
 	}
 	if n := w.q.len(); n+w.held < w.cfg.QueueSize && w.q.bytes+w.heldBytes+len(key)+len(value) <= maxQueueBytes {
+		// The queue's events are counted as enqueued when the flusher
+		// takes them (take): an atomic add per batch instead of per event.
 		w.q.add(key, value, &w.blocks)
 		w.mu.Unlock()
-		first := n == 0
-		w.m.enqueued.Inc()
-		if first {
+		if n == 0 {
 			select {
 			case w.wake <- struct{}{}:
 			default:
@@ -458,6 +460,7 @@ func (w *Writer) take(batch *queue) {
 	batch.reset(&w.blocks)
 	w.q, *batch = *batch, w.q
 	w.held, w.heldBytes = batch.len(), batch.bytes
+	w.m.enqueued.Add(batch.len())
 	w.mu.Unlock()
 }
 
@@ -905,7 +908,7 @@ func (s Stats) DroppedTotal() uint64 {
 // Stats returns the Writer's counters. It is safe for concurrent use.
 func (w *Writer) Stats() Stats {
 	s := Stats{
-		Enqueued:         w.m.enqueued.Get(),
+		Enqueued:         w.enqueued(),
 		Sent:             w.m.sent.Get(),
 		Spooled:          w.m.spooled.Get(),
 		Replayed:         w.m.replayed.Get(),
@@ -930,6 +933,15 @@ func (w *Writer) WriteMetrics(out io.Writer) {
 
 // queueDepth is the number of events waiting in memory: in the queue, in
 // the flusher's hands and in the overflow buffer.
+// enqueued is the number of events Emit has accepted: those counted so far
+// and those still in the queue, which take counts.
+func (w *Writer) enqueued() uint64 {
+	w.mu.Lock()
+	n := w.m.enqueued.Get() + uint64(w.q.len())
+	w.mu.Unlock()
+	return n
+}
+
 func (w *Writer) queueDepth() int {
 	w.mu.Lock()
 	n := w.q.len() + w.held

@@ -33,6 +33,13 @@ func ParseTrustedProxies(s string) ([]netip.Prefix, error) {
 	return out, nil
 }
 
+// setClientIPHeader sets the header trusted proxies put the client address
+// in, and its name as the server normalizes it.
+func (h *Handler) setClientIPHeader(name string) {
+	h.clientIPHeader = name
+	h.clientIPKey = fasthttp.AppendNormalizedHeaderKey(nil, name)
+}
+
 func (h *Handler) trusted(a netip.Addr) bool {
 	for _, p := range h.trustedProxies {
 		if p.Contains(a) {
@@ -49,6 +56,12 @@ func (h *Handler) trusted(a netip.Addr) bool {
 func (h *Handler) ClientIP(ctx *fasthttp.RequestCtx) netip.Addr {
 	peer := peerAddr(ctx)
 	if len(h.trustedProxies) == 0 || !h.trusted(peer) {
+		return peer
+	}
+	// Most requests carry the header once or not at all: a look-up by
+	// the canonical name finds out without normalizing the name per
+	// request, and only a header that is present is collected in full.
+	if ctx.Request.Header.PeekCanonical(h.clientIPKey) == nil {
 		return peer
 	}
 	hops := ctx.Request.Header.PeekAll(h.clientIPHeader)

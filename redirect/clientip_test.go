@@ -13,7 +13,8 @@ func TestClientIP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &Handler{trustedProxies: proxies, clientIPHeader: fasthttp.HeaderXForwardedFor}
+	h := &Handler{trustedProxies: proxies}
+	h.setClientIPHeader(fasthttp.HeaderXForwardedFor)
 	f := func(peer string, xff []string, want string) {
 		t.Helper()
 		got := clientIPOf(h, peer, xff...)
@@ -39,6 +40,35 @@ func TestClientIP(t *testing.T) {
 	f("10.1.1.1", []string{"6.6.6.6, garbage, 10.3.3.3"}, "10.3.3.3")
 	f("10.1.1.1", []string{"fe80::1%eth0"}, "10.1.1.1")
 	f("10.1.1.1", []string{"10.2.2.2, 10.3.3.3"}, "10.2.2.2")
+}
+
+// A header configured in any case is found as clients send it, in any
+// case, once or on several lines.
+func TestClientIPHeaderName(t *testing.T) {
+	proxies, err := ParseTrustedProxies("10.0.0.0/8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &Handler{trustedProxies: proxies}
+	h.setClientIPHeader("cf-connecting-IP")
+	f := func(headers [][2]string, want string) {
+		t.Helper()
+		var req fasthttp.Request
+		for _, kv := range headers {
+			req.Header.Add(kv[0], kv[1])
+		}
+		var ctx fasthttp.RequestCtx
+		ctx.Init(&req, &net.TCPAddr{IP: net.ParseIP("10.1.1.1"), Port: 1234}, nil)
+		if got := h.ClientIP(&ctx); got != netip.MustParseAddr(want) {
+			t.Fatalf("unexpected client IP for headers %q; got %s; want %s", headers, got, want)
+		}
+	}
+	f([][2]string{{"CF-Connecting-IP", "203.0.113.9"}}, "203.0.113.9")
+	f([][2]string{{"cf-connecting-ip", "203.0.113.9"}}, "203.0.113.9")
+	f([][2]string{{"Cf-Connecting-Ip", "6.6.6.6"}, {"X-Forwarded-For", "1.2.3.4"}, {"CF-CONNECTING-IP", "203.0.113.9"}}, "203.0.113.9")
+	// Another header is not the configured one: the peer is the client.
+	f([][2]string{{"X-Forwarded-For", "1.2.3.4"}}, "10.1.1.1")
+	f(nil, "10.1.1.1")
 }
 
 func TestParseTrustedProxies(t *testing.T) {

@@ -93,7 +93,8 @@ func FuzzClientIP(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	h := &Handler{trustedProxies: proxies, clientIPHeader: fasthttp.HeaderXForwardedFor}
+	h := &Handler{trustedProxies: proxies}
+	h.setClientIPHeader(fasthttp.HeaderXForwardedFor)
 	const peer = "10.1.1.1"
 	clientIP := func(xff ...string) netip.Addr { return clientIPOf(h, peer, xff...) }
 	client := netip.MustParseAddr("198.51.100.7")

@@ -47,6 +47,7 @@ type Handler struct {
 	cache          *linkcache.Cache
 	trustedProxies []netip.Prefix
 	clientIPHeader string
+	clientIPKey    []byte // clientIPHeader as the server normalizes header names
 	log            *zap.Logger
 
 	classifier *tracking.Classifier
@@ -102,11 +103,11 @@ func New(cfg Config) (*Handler, error) {
 		edgeName:       []byte(cfg.EdgeName),
 		cache:          cfg.Cache,
 		trustedProxies: cfg.TrustedProxies,
-		clientIPHeader: cfg.ClientIPHeader,
 		log:            cfg.Logger,
 		metrics:        metrics.NewSet(),
 		rejected:       map[string]*metrics.Counter{},
 	}
+	h.setClientIPHeader(cfg.ClientIPHeader)
 	for i, n := range resultNames {
 		h.results[i] = h.metrics.NewCounter(`clickedge_redirects_total{result="` + n + `"}`)
 	}
@@ -156,8 +157,11 @@ func (h *Handler) HandleRequest(ctx *fasthttp.RequestCtx) {
 	if ok && h.emitter != nil {
 		h.emit(ctx, start, key, t)
 	}
-	end := time.Now()
-	h.latency.Update(end.Sub(start).Seconds())
+	// time.Since reads only the monotonic clock, one vDSO call where
+	// time.Now makes two; the wall-clock end follows from start.
+	took := time.Since(start)
+	end := start.Add(took)
+	h.latency.Update(took.Seconds())
 	// The response is written right after this returns: its write
 	// deadline is counted from this reading instead of another one.
 	if dc, ok := ctx.Conn().(*deadlineConn); ok {

@@ -2,6 +2,7 @@ package tracking
 
 import (
 	"encoding/binary"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 )
@@ -210,6 +211,37 @@ func (c *Click) appendJSONTail(dst []byte) []byte {
 // quotes and backslashes are escaped, U+2028 and U+2029 too (so the output is
 // also valid JavaScript), and invalid UTF-8 becomes U+FFFD.
 func appendJSONString(dst, s []byte) []byte {
+	// Most strings of an event need no escape at all: they are written in
+	// one copy between quotes.
+	i := 0
+	for i+8 <= len(s) && plainJSON8(binary.LittleEndian.Uint64(s[i:])) {
+		i += 8
+	}
+	for i < len(s) && plainJSON[s[i]] {
+		i++
+	}
+	if i == len(s) {
+		n := len(dst)
+		dst = slices.Grow(dst, len(s)+2)[:n+len(s)+2]
+		dst[n] = '"'
+		copy(dst[n+1:], s)
+		dst[n+1+len(s)] = '"'
+		return dst
+	}
+	return appendJSONStringEscaped(dst, s)
+}
+
+// plainJSON is plainJSON8 for one byte.
+var plainJSON = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// appendJSONStringEscaped is appendJSONString for a string with a byte that
+// needs a look of its own.
+func appendJSONStringEscaped(dst, s []byte) []byte {
 	const hexDigits = "0123456789abcdef"
 	dst = append(dst, '"')
 	start := 0

@@ -167,14 +167,33 @@ func (r ipRanges) contains(a netip.Addr) bool {
 // appended for an invalid address. It does not allocate when dst has capacity.
 func appendIPPrefix(dst []byte, a netip.Addr) []byte {
 	a = a.Unmap().WithZone("")
-	var p netip.Prefix
 	switch {
 	case a.Is4():
-		p = netip.PrefixFrom(a, 24)
+		// By hand: three octets cost a few table look-ups, where
+		// netip.Prefix.AppendTo formats the address generically (a quarter
+		// of the classification's time per click).
+		b := a.As4()
+		dst = appendOctet(dst, b[0])
+		dst = append(dst, '.')
+		dst = appendOctet(dst, b[1])
+		dst = append(dst, '.')
+		dst = appendOctet(dst, b[2])
+		return append(dst, ".0/24"...)
 	case a.Is6():
-		p = netip.PrefixFrom(a, 48)
+		return netip.PrefixFrom(a, 48).Masked().AppendTo(dst)
 	default:
 		return dst
 	}
-	return p.Masked().AppendTo(dst)
+}
+
+// appendOctet appends v in decimal.
+func appendOctet(dst []byte, v byte) []byte {
+	switch {
+	case v >= 100:
+		return append(dst, '0'+v/100, '0'+v/10%10, '0'+v%10)
+	case v >= 10:
+		return append(dst, '0'+v/10, '0'+v%10)
+	default:
+		return append(dst, '0'+v)
+	}
 }

@@ -32,6 +32,17 @@ func TestAppendIPPrefix(t *testing.T) {
 	}
 }
 
+// Every IPv4 /24 is written as netip writes the masked prefix.
+func TestAppendIPPrefixIPv4(t *testing.T) {
+	for i := 0; i < 1<<24; i += 251 { // a prime step: every octet value in each place
+		a := netip.AddrFrom4([4]byte{byte(i >> 16), byte(i >> 8), byte(i), byte(i * 7)})
+		want := netip.PrefixFrom(a, 24).Masked().String()
+		if got := appendIPPrefix(nil, a); string(got) != want {
+			t.Fatalf("unexpected prefix of %s; got %q; want %q", a, got, want)
+		}
+	}
+}
+
 func TestIPRanges(t *testing.T) {
 	r, err := newIPRanges([]netip.Prefix{
 		netip.MustParsePrefix("203.0.113.0/24"),
