@@ -96,8 +96,9 @@
 //
 // WriteMetrics writes, in Prometheus text format:
 // clickedge_events_total{result="enqueued"|"sent"|"spooled"|"replayed"}
-// (an event in the queue is counted as enqueued when the flusher takes it,
-// within BatchTimeout),
+// (an event in the queue is counted as enqueued when the flusher takes the
+// queue: within BatchTimeout while Kafka keeps up; queue_depth counts it
+// before),
 // clickedge_events_dropped_total{reason=...} (one series per Drop* reason),
 // clickedge_emitter_queue_depth, clickedge_emitter_spooling,
 // clickedge_spool_bytes, clickedge_spool_segments,
