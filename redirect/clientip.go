@@ -60,7 +60,9 @@ func (h *Handler) ClientIP(ctx *fasthttp.RequestCtx) netip.Addr {
 	}
 	// Most requests carry the header once or not at all: a look-up by
 	// the canonical name finds out without normalizing the name per
-	// request, and only a header that is present is collected in full.
+	// request, and only a header that is present (even empty: the value
+	// is then an empty slice, not nil; TestClientIPHeaderName) is
+	// collected in full.
 	if ctx.Request.Header.PeekCanonical(h.clientIPKey) == nil {
 		return peer
 	}

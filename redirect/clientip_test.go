@@ -1,8 +1,10 @@
 package redirect
 
 import (
+	"bufio"
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/valyala/fasthttp"
@@ -66,9 +68,28 @@ func TestClientIPHeaderName(t *testing.T) {
 	f([][2]string{{"CF-Connecting-IP", "203.0.113.9"}}, "203.0.113.9")
 	f([][2]string{{"cf-connecting-ip", "203.0.113.9"}}, "203.0.113.9")
 	f([][2]string{{"Cf-Connecting-Ip", "6.6.6.6"}, {"X-Forwarded-For", "1.2.3.4"}, {"CF-CONNECTING-IP", "203.0.113.9"}}, "203.0.113.9")
+	// An empty first line does not hide the line after it.
+	f([][2]string{{"CF-Connecting-IP", ""}, {"CF-Connecting-IP", "203.0.113.9"}}, "203.0.113.9")
 	// Another header is not the configured one: the peer is the client.
 	f([][2]string{{"X-Forwarded-For", "1.2.3.4"}}, "10.1.1.1")
 	f(nil, "10.1.1.1")
+
+	// The same, parsed from the wire as the server reads requests.
+	for _, raw := range []string{
+		"cf-connecting-ip: 203.0.113.9\r\n",
+		"CF-Connecting-IP:\r\nCF-CONNECTING-IP: 203.0.113.9\r\n",
+		"Cf-Connecting-Ip: \r\nX-Forwarded-For: 1.2.3.4\r\ncf-connecting-ip: 6.6.6.6, 203.0.113.9\r\n",
+	} {
+		var req fasthttp.Request
+		if err := req.Read(bufio.NewReader(strings.NewReader("GET /x HTTP/1.1\r\nHost: e\r\n" + raw + "\r\n"))); err != nil {
+			t.Fatal(err)
+		}
+		var ctx fasthttp.RequestCtx
+		ctx.Init(&req, &net.TCPAddr{IP: net.ParseIP("10.1.1.1"), Port: 1234}, nil)
+		if got := h.ClientIP(&ctx); got != netip.MustParseAddr("203.0.113.9") {
+			t.Fatalf("unexpected client IP for headers %q; got %s; want 203.0.113.9", raw, got)
+		}
+	}
 }
 
 func TestParseTrustedProxies(t *testing.T) {
