@@ -932,8 +932,6 @@ func (w *Writer) WriteMetrics(out io.Writer) {
 	w.m.set.WritePrometheus(out)
 }
 
-// queueDepth is the number of events waiting in memory: in the queue, in
-// the flusher's hands and in the overflow buffer.
 // enqueued is the number of events Emit has accepted: those counted so far
 // and those still in the queue, which take counts.
 func (w *Writer) enqueued() uint64 {
@@ -943,6 +941,8 @@ func (w *Writer) enqueued() uint64 {
 	return n
 }
 
+// queueDepth is the number of events waiting in memory: in the queue, in
+// the flusher's hands and in the overflow buffer.
 func (w *Writer) queueDepth() int {
 	w.mu.Lock()
 	n := w.q.len() + w.held
