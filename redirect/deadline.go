@@ -1,8 +1,10 @@
 package redirect
 
 import (
+	"errors"
 	"net"
 	"net/netip"
+	"os"
 	"runtime"
 	"syscall"
 	"time"
@@ -25,34 +27,30 @@ import (
 // timeout and the write timeout of one response take effect between three
 // quarters of their value and their value; the read timeout bounds a
 // request from its first byte exactly, as before. Unless Limits.EagerReads
-// is set, busy connections also read their next request late (yield.go).
+// is set, connections also read their next request late (lateread.go).
 type Server struct {
 	*fasthttp.Server
-	limits Limits
-	yield  *readYield
+	limits    Limits
+	lateReads bool
 }
 
 // Serve accepts connections on ln and serves them until ln fails or
 // Shutdown is called.
 func (s *Server) Serve(ln net.Listener) error {
-	return s.Server.Serve(&deadlineListener{Listener: ln, limits: &s.limits, yield: s.yield})
+	return s.Server.Serve(&deadlineListener{Listener: ln, limits: &s.limits, lateReads: s.lateReads})
 }
 
 // newDeadlineServer returns fs wrapped in a Server enforcing l's timeouts;
 // fs's own timeouts are cleared, so fasthttp sets no deadline itself.
 func newDeadlineServer(fs *fasthttp.Server, l Limits) *Server {
 	fs.ReadTimeout, fs.WriteTimeout, fs.IdleTimeout = 0, 0, 0
-	s := &Server{Server: fs, limits: l}
-	if !l.EagerReads && runtime.GOMAXPROCS(0) == 1 {
-		s.yield = newReadYield() // late reads: yield.go
-	}
-	return s
+	return &Server{Server: fs, limits: l, lateReads: !l.EagerReads && runtime.GOMAXPROCS(0) == 1}
 }
 
 type deadlineListener struct {
 	net.Listener
-	limits *Limits
-	yield  *readYield
+	limits    *Limits
+	lateReads bool
 }
 
 func (dl *deadlineListener) Accept() (net.Conn, error) {
@@ -61,7 +59,9 @@ func (dl *deadlineListener) Accept() (net.Conn, error) {
 		return nil, err
 	}
 	dc := &deadlineConn{Conn: c, limits: dl.limits, peer: tcpPeer(c.RemoteAddr())}
-	dc.initRawRead(dl.yield)
+	if dl.lateReads {
+		dc.initRawRead()
+	}
 	return dc, nil
 }
 
@@ -89,24 +89,24 @@ type deadlineConn struct {
 	handled time.Time
 	wrote   time.Time // the clock reading of the last write
 
-	// Late reads (yield.go); raw and yield are nil when late reads are
-	// off or the connection is not a plain *net.TCPConn, and then it reads
-	// through Conn.Read and never late.
-	raw    syscall.RawConn
-	yield  *readYield
-	readFD func(fd uintptr) bool // readSyscall, bound once
-	hot    bool                  // the last late read found the request there
-	probe  uint8                 // counts a cold connection's responses; it reads late at each multiple of probeEvery
-	waited bool                  // the last read waited on the poller
-	rb     []byte                // readSyscall's buffer,
-	rn     int                   // its count
-	rerr   error                 // and its error
+	// Late reads (lateread.go): raw is nil when late reads are off or
+	// the connection is not a plain *net.TCPConn, and then it reads
+	// through Conn.Read, never late.
+	raw       syscall.RawConn
+	readFD    func(fd uintptr) bool // readSyscall, bound once
+	drained   bool                  // the last read left the socket empty
+	await     bool                  // readSyscall's next call waits for the poller instead of reading
+	rb        []byte                // readSyscall's buffer,
+	rn        int                   // its count
+	rerr      error                 // and its error
+	readCalls int                   // read(2) calls, for tests
+	expired   int                   // late reads that reached lateReadBound, for tests
 }
 
 func (c *deadlineConn) Read(b []byte) (int, error) {
-	late := c.served && !c.inRequest && c.readLate()
 	var want time.Time
 	var slack time.Duration
+	late := false
 	switch {
 	case c.inRequest:
 		if c.reqStart.IsZero() {
@@ -119,23 +119,44 @@ func (c *deadlineConn) Read(b []byte) (int, error) {
 		// Right after a response: the idle time counts from its write,
 		// whose clock reading saves one here.
 		want, slack = c.wrote.Add(c.limits.IdleTimeout), c.limits.IdleTimeout/4
+		if c.drained {
+			if bound := c.wrote.Add(lateReadBound); bound.Before(want) {
+				want, slack, late = bound, lateReadBound/4, true
+			}
+		}
 	default:
 		want, slack = time.Now().Add(c.limits.ReadTimeout), c.limits.ReadTimeout/4
 	}
-	if c.readDL.After(want) || c.readDL.Before(want.Add(-slack)) {
-		if err := c.Conn.SetReadDeadline(want); err != nil {
+	if err := c.setReadDeadline(want, slack); err != nil {
+		return 0, err
+	}
+	n, err := c.read(b, late)
+	if late && n == 0 && errors.Is(err, os.ErrDeadlineExceeded) {
+		// No request within the bound, or the poller had taken its
+		// signal before the wait began: read as fasthttp does, under
+		// the idle timeout.
+		c.expired++
+		if err := c.setReadDeadline(c.wrote.Add(c.limits.IdleTimeout), c.limits.IdleTimeout/4); err != nil {
 			return 0, err
 		}
-		c.readDL = want
-	}
-	n, err := c.read(b)
-	if late {
-		c.hot = !c.waited
+		n, err = c.read(b, false)
 	}
 	if n > 0 && !c.inRequest {
 		c.inRequest, c.reqStart = true, time.Time{}
 	}
 	return n, err
+}
+
+// setReadDeadline applies want unless the deadline in place is no later
+// than want and no earlier than want less slack.
+func (c *deadlineConn) setReadDeadline(want time.Time, slack time.Duration) error {
+	if c.readDL.After(want) || c.readDL.Before(want.Add(-slack)) {
+		if err := c.Conn.SetReadDeadline(want); err != nil {
+			return err
+		}
+		c.readDL = want
+	}
+	return nil
 }
 
 func (c *deadlineConn) Write(b []byte) (int, error) {

@@ -10,15 +10,11 @@ import (
 	"syscall"
 )
 
-// initRawRead lets c read late with budget y: it reads with its own
-// read(2) calls, through the runtime's poller, to learn whether a read had
-// to wait (see readYield). Without a budget (late reads are off), or on a
-// connection that is not a plain *net.TCPConn (a wrapper may have a Read of
-// its own), c reads through Conn.Read.
-func (c *deadlineConn) initRawRead(y *readYield) {
-	if y == nil {
-		return
-	}
+// initRawRead lets c read late (lateread.go): it reads with its own read(2)
+// calls through the runtime's poller, which can wait before the first one.
+// A connection that is not a plain *net.TCPConn (a wrapper may have a Read
+// of its own) reads through Conn.Read.
+func (c *deadlineConn) initRawRead() {
 	tc, ok := c.Conn.(*net.TCPConn)
 	if !ok {
 		return
@@ -27,25 +23,27 @@ func (c *deadlineConn) initRawRead(y *readYield) {
 	if err != nil {
 		return
 	}
-	c.raw, c.yield = raw, y
+	c.raw = raw
 	c.readFD = c.readSyscall
 }
 
 // read reads into b as net.Conn.Read does (io.EOF when the peer closed; a
-// *net.OpError otherwise, whose Timeout reports a deadline), noting in
-// c.waited whether it had to wait for data.
-func (c *deadlineConn) read(b []byte) (int, error) {
-	c.waited = false
+// *net.OpError otherwise, whose Timeout reports a deadline). When late is
+// set it waits for the poller to report the socket readable before it
+// calls read(2). It notes in c.drained whether the read left the socket
+// empty.
+func (c *deadlineConn) read(b []byte, late bool) (int, error) {
 	if c.raw == nil {
 		return c.Conn.Read(b)
 	}
 	if len(b) == 0 {
 		return 0, nil
 	}
-	c.rb = b
+	c.rb, c.await = b, late
 	err := c.raw.Read(c.readFD) // deadlines and Close end the wait with err
 	n, rerr := c.rn, c.rerr
-	c.rb, c.rn, c.rerr = nil, 0, nil
+	c.rb, c.rn, c.rerr, c.await = nil, 0, nil, false
+	c.drained = n > 0 && n < len(b)
 	switch {
 	case err != nil:
 		var oe *net.OpError
@@ -63,12 +61,15 @@ func (c *deadlineConn) read(b []byte) (int, error) {
 }
 
 // readSyscall is the poller's callback: one read(2) into c.rb. It returns
-// false on EAGAIN, to be called again once the socket is readable.
+// false on EAGAIN, and on a late read's first call without reading, to be
+// called again once the socket is readable.
 func (c *deadlineConn) readSyscall(fd uintptr) bool {
-	if c.waited {
-		c.yield.refill() // the poller woke us
+	if c.await {
+		c.await = false
+		return false
 	}
 	for {
+		c.readCalls++
 		n, err := syscall.Read(int(fd), c.rb)
 		switch err {
 		case nil:
@@ -77,7 +78,6 @@ func (c *deadlineConn) readSyscall(fd uintptr) bool {
 		case syscall.EINTR:
 			continue
 		case syscall.EAGAIN:
-			c.waited = true
 			return false
 		default:
 			c.rerr = err

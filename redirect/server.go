@@ -29,9 +29,9 @@ type Limits struct {
 	MaxConcurrency int
 	// EagerReads turns late reads off: every connection reads its next
 	// request as soon as it has answered, as fasthttp does. Late reads (on
-	// Unix, with GOMAXPROCS=1) let a busy keep-alive connection read its
-	// next request after other connections have been served, when it has
-	// usually arrived, saving an empty read(2) per request.
+	// Unix, with GOMAXPROCS=1) wait for the network poller to report the
+	// next request before reading it, saving an empty read(2) per request
+	// (lateread.go).
 	EagerReads bool
 }
 

@@ -59,7 +59,7 @@ func (f *edgeFlags) register(fs *flag.FlagSet, dev bool) {
 	fs.DurationVar(&f.readTimeout, "http.readTimeout", 5*time.Second, "bound on reading one request")
 	fs.DurationVar(&f.writeTimeout, "http.writeTimeout", 5*time.Second, "bound on writing one response")
 	fs.DurationVar(&f.idleTimeout, "http.idleTimeout", 60*time.Second, "bound on an idle keep-alive connection")
-	fs.BoolVar(&f.lateReads, "http.lateReads", true, "with GOMAXPROCS=1, let busy keep-alive connections read their next request after others are served, saving an empty read(2) per request; false: read at once")
+	fs.BoolVar(&f.lateReads, "http.lateReads", true, "with GOMAXPROCS=1, a keep-alive connection reads its next request once the network poller reports it, saving the empty read(2) after each response; false: read at once")
 	fs.IntVar(&f.maxHeaderBytes, "http.maxHeaderBytes", 8<<10, "bound on the request line and headers, bytes; larger requests get 431")
 	fs.IntVar(&f.maxConcurrency, "http.maxConcurrency", 65536, "bound on concurrent connections per listener; more get 503")
 	fs.DurationVar(&f.shutdownDelay, "http.shutdownDelay", delay, "on SIGTERM, time between /ready turning 503 and closing the listeners, so load balancers stop sending traffic")
