@@ -3,6 +3,8 @@ package emitter
 import (
 	"time"
 	"unsafe"
+
+	"github.com/clickedge/clickedge/internal/prefetch"
 )
 
 // queue holds events between Emit and the flusher: their keys and values
@@ -70,7 +72,7 @@ func (q *queue) add(key, value []byte, free *blockList) {
 	// wait for them at the next atomic instruction (about 55 ns per event
 	// under wrk on a KVM guest, bench/RESULTS.md round 12).
 	if rest := b[len(b):cap(b)]; len(rest) >= 1024 {
-		prefetch(unsafe.Pointer(&rest[512]), 512)
+		prefetch.Range(unsafe.Pointer(&rest[512]), 512)
 	}
 	q.evts = append(q.evts, queued{blk: uint32(last), off: uint32(off), klen: uint32(len(key)), vlen: uint32(len(value))})
 	q.bytes += n

@@ -9,13 +9,20 @@ import (
 )
 
 // Target is a resolved link: the destination and what the click event records
-// about it. The byte fields are views into two buffers built by NewTarget (the
-// fields, and their click event encoding); a Target is immutable and safe to
-// share between goroutines.
+// about it. The byte fields are views into one buffer built by NewTarget; a
+// Target is immutable and safe to share between goroutines. The fields a
+// redirect reads come first.
 type Target struct {
 	// Location is the full destination URL with the partnership's attribution,
 	// before any pass-through parameters of the request.
 	Location []byte
+	// ClickLink is the link's part of a click event (Code to Marketplace,
+	// tracking.AppendLinkJSON) and ClickKey the event's Kafka key, encoded
+	// once here instead of on every click.
+	ClickLink, ClickKey []byte
+	// Passthrough lets non-reserved request query parameters reach Amazon.
+	Passthrough bool
+
 	// Code is the short code, or empty for a structured link.
 	Code []byte
 	// Level is program, partner or ad.
@@ -26,13 +33,6 @@ type Target struct {
 	ASIN []byte
 	// Marketplace is the program's marketplace code.
 	Marketplace []byte
-	// Passthrough lets non-reserved request query parameters reach Amazon.
-	Passthrough bool
-
-	// ClickLink is the link's part of a click event (Code to Marketplace,
-	// tracking.AppendLinkJSON) and ClickKey the event's Kafka key, encoded
-	// once here instead of on every click.
-	ClickLink, ClickKey []byte
 
 	size int
 }
@@ -87,21 +87,37 @@ func NewTarget(r *Resolution) (*Target, error) {
 	fields := [][]byte{[]byte(r.Code), []byte(r.Level), []byte(r.Program), []byte(r.Partner), []byte(r.Ad), []byte(asin), []byte(r.Prog.Marketplace)}
 	link := tracking.AppendLinkJSON(nil, fields[0], fields[1], fields[2], fields[3], fields[4], fields[5], fields[6])
 	key := tracking.AppendClickKey(nil, fields[2], fields[3])
-	parts := append([][]byte{loc, link, key}, fields...)
-	to := []*[]byte{&t.Location, &t.ClickLink, &t.ClickKey, &t.Code, &t.Level, &t.Program, &t.Partner, &t.Ad, &t.ASIN, &t.Marketplace}
-	n := 0
+	t.pack(nil, append([][]byte{loc, link, key}, fields...))
+	return t, nil
+}
+
+// pack points t's byte fields, in the order of views (Location, ClickLink,
+// ClickKey, Code, Level, Program, Partner, Ad, ASIN, Marketplace), at copies
+// in one new buffer after prefix, and sets t's size. It returns the buffer.
+func (t *Target) pack(prefix []byte, parts [][]byte) []byte {
+	to := t.views()
+	n := len(prefix)
 	for _, p := range parts {
 		n += len(p)
 	}
-	buf := make([]byte, 0, n)
+	buf := append(make([]byte, 0, n), prefix...)
 	for i, p := range parts {
 		start := len(buf)
 		buf = append(buf, p...)
 		*to[i] = buf[start:len(buf):len(buf)]
 	}
 	t.size = cap(buf) + 208 // the struct and slice headers
-	return t, nil
+	return buf
 }
+
+// views are t's byte fields in the order of their bytes in t's buffer.
+func (t *Target) views() [10]*[]byte {
+	return [10]*[]byte{&t.Location, &t.ClickLink, &t.ClickKey, &t.Code, &t.Level, &t.Program, &t.Partner, &t.Ad, &t.ASIN, &t.Marketplace}
+}
+
+// hot is the length of t's buffer a redirect reads: Location, ClickLink and
+// ClickKey, which lie there first and back to back.
+func (t *Target) hot() int { return len(t.Location) + len(t.ClickLink) + len(t.ClickKey) }
 
 // AppendDestination appends the destination URL for a product (asin) or Store page
 // (store, a full URL on host) with the attribution parameters to dst. It fails

@@ -3,6 +3,7 @@ package linkcache
 import (
 	"net/url"
 	"testing"
+	"unsafe"
 
 	"github.com/clickedge/clickedge/tracking"
 )
@@ -22,35 +23,21 @@ func TestNewTarget(t *testing.T) {
 		if err != nil {
 			t.Fatalf("unexpected error: %v", err)
 		}
-		if string(tg.Location) != wantLoc {
-			t.Fatalf("unexpected Location; got %q; want %q", tg.Location, wantLoc)
+		checkTarget(t, tg, &r, wantLoc, wantASIN)
+		// The cache's copy: the same fields, after the key's bytes in one
+		// buffer, with the bytes a redirect reads back to back.
+		key := "c/" + r.Partner + "/" + r.Code
+		e := newEntry(key, tg)
+		if e.key != key || e.t == tg || e.t.Size() != tg.Size()+len(key) {
+			t.Fatalf("unexpected cache entry: key %q, a copy %v, size %d (original %d)", e.key, e.t != tg, e.t.Size(), tg.Size())
 		}
-		if string(tg.ASIN) != wantASIN {
-			t.Fatalf("unexpected ASIN; got %q; want %q", tg.ASIN, wantASIN)
-		}
-		if string(tg.Program) != r.Program || string(tg.Partner) != r.Partner || string(tg.Level) != r.Level || string(tg.Code) != r.Code || string(tg.Ad) != r.Ad {
-			t.Fatalf("unexpected identity; got %q %q %q %q %q; want %q %q %q %q %q", tg.Program, tg.Partner, tg.Level, tg.Code, tg.Ad, r.Program, r.Partner, r.Level, r.Code, r.Ad)
-		}
-		if string(tg.Marketplace) != r.Prog.Marketplace || tg.Passthrough != r.Prog.Passthrough {
-			t.Fatalf("unexpected marketplace or passthrough; got %q %v", tg.Marketplace, tg.Passthrough)
-		}
-		if !ValidLocation(string(tg.Location)) {
-			t.Fatalf("Location %q is not a valid Amazon destination", tg.Location)
-		}
-		// The pre-encoded event part is the link's fields as a click encodes them.
-		c := tracking.Click{Code: tg.Code, Level: tg.Level, Program: tg.Program, Partner: tg.Partner, Ad: tg.Ad, ASIN: tg.ASIN, Marketplace: tg.Marketplace}
-		if got, want := string((&tracking.Click{}).AppendJSONWithLink(nil, tg.ClickLink)), string(c.AppendJSON(nil)); got != want {
-			t.Fatalf("unexpected event with ClickLink; got %s; want %s", got, want)
-		}
-		if got, want := string(tg.ClickKey), string(c.AppendKey(nil)); got != want {
-			t.Fatalf("unexpected ClickKey; got %q; want %q", got, want)
-		}
-		// The fields share one array: each is capped at its length, so an
-		// append to one copies instead of overwriting its neighbour.
-		for _, b := range [][]byte{tg.Location, tg.ClickLink, tg.ClickKey, tg.Code, tg.Level, tg.Program, tg.Partner, tg.Ad, tg.ASIN, tg.Marketplace} {
-			if cap(b) != len(b) {
-				t.Fatalf("unexpected capacity of %q; got %d; want %d", b, cap(b), len(b))
-			}
+		checkTarget(t, e.t, &r, wantLoc, wantASIN)
+		at := func(off int) unsafe.Pointer { return unsafe.Add(unsafe.Pointer(unsafe.StringData(e.key)), off) }
+		if unsafe.Pointer(unsafe.SliceData(e.t.Location)) != at(len(key)) ||
+			unsafe.Pointer(unsafe.SliceData(e.t.ClickLink)) != at(len(key)+len(tg.Location)) ||
+			unsafe.Pointer(unsafe.SliceData(e.t.ClickKey)) != at(len(key)+len(tg.Location)+len(tg.ClickLink)) ||
+			e.hot != uintptr(len(key)+len(tg.Location)+len(tg.ClickLink)+len(tg.ClickKey)) {
+			t.Fatalf("the key, Location, ClickLink and ClickKey are not back to back in %d bytes", e.hot)
 		}
 	}
 	f(Resolution{Code: "x", Level: LevelProgram, Program: "p", Partner: "r", Prog: us, Partnership: assoc},
@@ -93,5 +80,40 @@ func TestAppendQueryEscape(t *testing.T) {
 	}
 	if u, err := url.QueryUnescape(got); err != nil || u != "a b&c=d\r\n#é~" {
 		t.Fatalf("unexpected round trip; got %q, %v", u, err)
+	}
+}
+
+// checkTarget checks tg against the Resolution it was made from.
+func checkTarget(t *testing.T, tg *Target, r *Resolution, wantLoc, wantASIN string) {
+	t.Helper()
+	if string(tg.Location) != wantLoc {
+		t.Fatalf("unexpected Location; got %q; want %q", tg.Location, wantLoc)
+	}
+	if string(tg.ASIN) != wantASIN {
+		t.Fatalf("unexpected ASIN; got %q; want %q", tg.ASIN, wantASIN)
+	}
+	if string(tg.Program) != r.Program || string(tg.Partner) != r.Partner || string(tg.Level) != r.Level || string(tg.Code) != r.Code || string(tg.Ad) != r.Ad {
+		t.Fatalf("unexpected identity; got %q %q %q %q %q; want %q %q %q %q %q", tg.Program, tg.Partner, tg.Level, tg.Code, tg.Ad, r.Program, r.Partner, r.Level, r.Code, r.Ad)
+	}
+	if string(tg.Marketplace) != r.Prog.Marketplace || tg.Passthrough != r.Prog.Passthrough {
+		t.Fatalf("unexpected marketplace or passthrough; got %q %v", tg.Marketplace, tg.Passthrough)
+	}
+	if !ValidLocation(string(tg.Location)) {
+		t.Fatalf("Location %q is not a valid Amazon destination", tg.Location)
+	}
+	// The pre-encoded event part is the link's fields as a click encodes them.
+	c := tracking.Click{Code: tg.Code, Level: tg.Level, Program: tg.Program, Partner: tg.Partner, Ad: tg.Ad, ASIN: tg.ASIN, Marketplace: tg.Marketplace}
+	if got, want := string((&tracking.Click{}).AppendJSONWithLink(nil, tg.ClickLink)), string(c.AppendJSON(nil)); got != want {
+		t.Fatalf("unexpected event with ClickLink; got %s; want %s", got, want)
+	}
+	if got, want := string(tg.ClickKey), string(c.AppendKey(nil)); got != want {
+		t.Fatalf("unexpected ClickKey; got %q; want %q", got, want)
+	}
+	// The fields share one array: each is capped at its length, so an
+	// append to one copies instead of overwriting its neighbour.
+	for _, b := range [][]byte{tg.Location, tg.ClickLink, tg.ClickKey, tg.Code, tg.Level, tg.Program, tg.Partner, tg.Ad, tg.ASIN, tg.Marketplace} {
+		if cap(b) != len(b) {
+			t.Fatalf("unexpected capacity of %q; got %d; want %d", b, cap(b), len(b))
+		}
 	}
 }
