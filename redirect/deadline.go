@@ -79,15 +79,17 @@ type deadlineConn struct {
 	limits *Limits
 	peer   netip.Addr // the TCP peer, parsed once per connection
 
-	served    bool      // a response was written
-	inRequest bool      // a read returned bytes since the last write
-	reqStart  time.Time // the start of the request's second read; zero until then
-	readDL    time.Time // the read deadline in place; zero (before any want): none
-	writeDL   time.Time // the write deadline in place; zero (before any want): none
+	// The times below are monoTimes: a deadline check per read and write
+	// is an integer comparison.
+	served    bool     // a response was written
+	inRequest bool     // a read returned bytes since the last write
+	reqStart  monoTime // the start of the request's second read; zero until then
+	readDL    monoTime // the read deadline in place; zero (before any want): none
+	writeDL   monoTime // the write deadline in place; zero (before any want): none
 	// handled is the clock reading the handler took as it returned; the
 	// next Write uses it instead of reading the clock again. Zero: none.
-	handled time.Time
-	wrote   time.Time // the clock reading of the last write
+	handled monoTime
+	wrote   monoTime // the clock reading of the last write
 
 	// Late reads (lateread.go): raw is nil when late reads are off or
 	// the connection is not a plain *net.TCPConn, and then it reads
@@ -104,28 +106,27 @@ type deadlineConn struct {
 }
 
 func (c *deadlineConn) Read(b []byte) (int, error) {
-	var want time.Time
-	var slack time.Duration
+	var want, slack monoTime
 	late := false
 	switch {
 	case c.inRequest:
-		if c.reqStart.IsZero() {
+		if c.reqStart == 0 {
 			// The request's first bytes came with the last read, just
 			// before it was parsed.
-			c.reqStart = time.Now()
+			c.reqStart = monoNow()
 		}
-		want = c.reqStart.Add(c.limits.ReadTimeout)
+		want = c.reqStart + monoTime(c.limits.ReadTimeout)
 	case c.served:
 		// Right after a response: the idle time counts from its write,
 		// whose clock reading saves one here.
-		want, slack = c.wrote.Add(c.limits.IdleTimeout), c.limits.IdleTimeout/4
+		want, slack = c.wrote+monoTime(c.limits.IdleTimeout), monoTime(c.limits.IdleTimeout/4)
 		if c.drained {
-			if bound := c.wrote.Add(lateReadBound); bound.Before(want) {
-				want, slack, late = bound, lateReadBound/4, true
+			if bound := c.wrote + monoTime(lateReadBound); bound < want {
+				want, slack, late = bound, monoTime(lateReadBound/4), true
 			}
 		}
 	default:
-		want, slack = time.Now().Add(c.limits.ReadTimeout), c.limits.ReadTimeout/4
+		want, slack = monoNow()+monoTime(c.limits.ReadTimeout), monoTime(c.limits.ReadTimeout/4)
 	}
 	if err := c.setReadDeadline(want, slack); err != nil {
 		return 0, err
@@ -136,22 +137,22 @@ func (c *deadlineConn) Read(b []byte) (int, error) {
 		// signal before the wait began: read as fasthttp does, under
 		// the idle timeout.
 		c.expired++
-		if err := c.setReadDeadline(c.wrote.Add(c.limits.IdleTimeout), c.limits.IdleTimeout/4); err != nil {
+		if err := c.setReadDeadline(c.wrote+monoTime(c.limits.IdleTimeout), monoTime(c.limits.IdleTimeout/4)); err != nil {
 			return 0, err
 		}
 		n, err = c.read(b, false)
 	}
 	if n > 0 && !c.inRequest {
-		c.inRequest, c.reqStart = true, time.Time{}
+		c.inRequest, c.reqStart = true, 0
 	}
 	return n, err
 }
 
 // setReadDeadline applies want unless the deadline in place is no later
 // than want and no earlier than want less slack.
-func (c *deadlineConn) setReadDeadline(want time.Time, slack time.Duration) error {
-	if c.readDL.After(want) || c.readDL.Before(want.Add(-slack)) {
-		if err := c.Conn.SetReadDeadline(want); err != nil {
+func (c *deadlineConn) setReadDeadline(want, slack monoTime) error {
+	if c.readDL > want || c.readDL < want-slack {
+		if err := c.Conn.SetReadDeadline(want.Time()); err != nil {
 			return err
 		}
 		c.readDL = want
@@ -161,15 +162,15 @@ func (c *deadlineConn) setReadDeadline(want time.Time, slack time.Duration) erro
 
 func (c *deadlineConn) Write(b []byte) (int, error) {
 	now := c.handled
-	if now.IsZero() {
-		now = time.Now()
+	if now == 0 {
+		now = monoNow()
 	} else {
-		c.handled = time.Time{}
+		c.handled = 0
 	}
 	c.wrote = now
-	want := now.Add(c.limits.WriteTimeout)
-	if c.writeDL.Before(want.Add(-c.limits.WriteTimeout / 4)) {
-		if err := c.Conn.SetWriteDeadline(want); err != nil {
+	want := now + monoTime(c.limits.WriteTimeout)
+	if c.writeDL < want-monoTime(c.limits.WriteTimeout/4) {
+		if err := c.Conn.SetWriteDeadline(want.Time()); err != nil {
 			return 0, err
 		}
 		c.writeDL = want
@@ -177,3 +178,18 @@ func (c *deadlineConn) Write(b []byte) (int, error) {
 	c.served, c.inRequest = true, false
 	return c.Conn.Write(b)
 }
+
+// monoTime is a reading of the monotonic clock: the time since monoEpoch.
+type monoTime time.Duration
+
+// monoEpoch is the origin of monoTimes, a little before any of them.
+var monoEpoch = time.Now()
+
+// monoNow reads the monotonic clock (one vDSO call; time.Now makes two).
+func monoNow() monoTime { return monoTime(time.Since(monoEpoch)) }
+
+// monoOf is t, a time.Now reading, as a monoTime.
+func monoOf(t time.Time) monoTime { return monoTime(t.Sub(monoEpoch)) }
+
+// Time is m as a time.Time, for the connection's deadlines.
+func (m monoTime) Time() time.Time { return monoEpoch.Add(time.Duration(m)) }

@@ -169,7 +169,7 @@ func TestWriteDeadlineFromHandlerClock(t *testing.T) {
 	cc := &countingConn{}
 	c := &deadlineConn{Conn: cc, limits: &l}
 	handled := time.Now().Add(-2 * time.Second)
-	c.handled = handled
+	c.handled = monoOf(handled)
 	c.Write(nil)
 	if cc.writeDL != 1 || !cc.lastWrite.Equal(handled.Add(l.WriteTimeout)) {
 		t.Fatalf("unexpected write deadline %v after the handler's reading %v; want the reading plus %v", cc.lastWrite, handled, l.WriteTimeout)

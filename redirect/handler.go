@@ -158,14 +158,13 @@ func (h *Handler) HandleRequest(ctx *fasthttp.RequestCtx) {
 		h.emit(ctx, start, key, t)
 	}
 	// time.Since reads only the monotonic clock, one vDSO call where
-	// time.Now makes two; the wall-clock end follows from start.
+	// time.Now makes two.
 	took := time.Since(start)
-	end := start.Add(took)
 	h.latency.Update(took.Seconds())
 	// The response is written right after this returns: its write
 	// deadline is counted from this reading instead of another one.
 	if dc, ok := ctx.Conn().(*deadlineConn); ok {
-		dc.handled = end
+		dc.handled = monoOf(start) + monoTime(took)
 	}
 }
 
