@@ -119,7 +119,7 @@ func (c *deadlineConn) Read(b []byte) (int, error) {
 	case c.served:
 		// Right after a response: the idle time counts from its write,
 		// whose clock reading saves one here.
-		want, slack = c.wrote+monoTime(c.limits.IdleTimeout), monoTime(c.limits.IdleTimeout/4)
+		want, slack = c.idle()
 		if c.drained {
 			if bound := c.wrote + monoTime(lateReadBound); bound < want {
 				want, slack, late = bound, monoTime(lateReadBound/4), true
@@ -137,7 +137,7 @@ func (c *deadlineConn) Read(b []byte) (int, error) {
 		// signal before the wait began: read as fasthttp does, under
 		// the idle timeout.
 		c.expired++
-		if err := c.setReadDeadline(c.wrote+monoTime(c.limits.IdleTimeout), monoTime(c.limits.IdleTimeout/4)); err != nil {
+		if err := c.setReadDeadline(c.idle()); err != nil {
 			return 0, err
 		}
 		n, err = c.read(b, false)
@@ -146,6 +146,12 @@ func (c *deadlineConn) Read(b []byte) (int, error) {
 		c.inRequest, c.reqStart = true, 0
 	}
 	return n, err
+}
+
+// idle is the read deadline after a response, and its slack: the idle
+// timeout counted from the response's write.
+func (c *deadlineConn) idle() (want, slack monoTime) {
+	return c.wrote + monoTime(c.limits.IdleTimeout), monoTime(c.limits.IdleTimeout / 4)
 }
 
 // setReadDeadline applies want unless the deadline in place is no later
