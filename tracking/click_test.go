@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -284,6 +285,65 @@ func TestPlainJSON8(t *testing.T) {
 				if got, want := plainJSON8(word(w)), plain(byte(a)) && plain(byte(b)); got != want {
 					t.Fatalf("unexpected plainJSON8 for bytes %#02x %#02x at %d; got %v; want %v", a, b, pos, got, want)
 				}
+			}
+		}
+	}
+}
+
+// TestAppendJSONPlainAndEscaped: the encoder's one-pass path (plain strings,
+// a three-digit status) writes what the field-by-field path writes, for
+// every string field holding values of every length around the eight-byte
+// steps, plain or needing an escape at any place, and for statuses on both
+// sides of the three-digit range.
+func TestAppendJSONPlainAndEscaped(t *testing.T) {
+	if jVersion != strconv.Itoa(ClickVersion) {
+		t.Fatalf("unexpected version in the encoder's constants; got %q; want %d", jVersion, ClickVersion)
+	}
+	general := func(c *Click) string {
+		dst := c.appendJSONHeadAny([]byte("prefix:"))
+		dst = AppendLinkJSON(dst, c.Code, c.Level, c.Program, c.Partner, c.Ad, c.ASIN, c.Marketplace)
+		return string(c.appendJSONTailAny(dst))
+	}
+	var values []string
+	for n := 0; n <= 17; n++ {
+		plain := strings.Repeat("a", n)
+		values = append(values, plain)
+		for at := 0; at < n; at++ {
+			for _, esc := range []string{`"`, `\`, "\x01", "\xff", "é"} {
+				values = append(values, plain[:at]+esc+plain[at+1:])
+			}
+		}
+	}
+	fields := reflect.TypeFor[Click]()
+	checked := 0
+	for f := range fields.NumField() {
+		if fields.Field(f).Type != reflect.TypeFor[[]byte]() {
+			continue
+		}
+		for _, v := range values {
+			c := sampleClick()
+			reflect.ValueOf(&c).Elem().Field(f).SetBytes([]byte(v))
+			got, want := string(c.AppendJSON([]byte("prefix:"))), general(&c)
+			if got != want {
+				t.Fatalf("unexpected JSON with %s = %q; got %q; want %q", fields.Field(f).Name, v, got, want)
+			}
+			checked++
+		}
+	}
+	if checked == 0 {
+		t.Fatal("unexpected Click without byte-slice fields")
+	}
+	for _, status := range []int{-302, 0, 99, 100, 200, 302, 404, 999, 1000, 1 << 40} {
+		for _, bot := range []bool{false, true} {
+			c := sampleClick()
+			c.Status, c.Bot = status, bot
+			got, want := string(c.AppendJSON([]byte("prefix:"))), general(&c)
+			if got != want {
+				t.Fatalf("unexpected JSON with status %d, bot %v; got %q; want %q", status, bot, got, want)
+			}
+			var m map[string]any
+			if err := json.Unmarshal([]byte(strings.TrimPrefix(got, "prefix:")), &m); err != nil || m["status"] != float64(status) || m["bot"] != bot {
+				t.Fatalf("unexpected decoding of %q; got %v, %v; want status %d, bot %v", got, m, err, status, bot)
 			}
 		}
 	}
