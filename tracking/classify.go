@@ -67,10 +67,13 @@ type Request struct {
 type Classifier struct {
 	keys         visitorKeys
 	keyGenerated bool
-	datacenter   ipRanges
-	geo          *geoDB
-	uas          *setCache[uaResult]
-	refs         *setCache[referrerResult]
+	// noUA is the class and digest of a request without a user agent
+	// (scripts, many bots, load generators), computed once.
+	noUA       uaResult
+	datacenter ipRanges
+	geo        *geoDB
+	uas        *setCache[uaResult]
+	refs       *setCache[referrerResult]
 
 	set              *metrics.Set
 	sourceCounters   [numSources]*metrics.Counter
@@ -96,6 +99,7 @@ func New(cfg Config) (*Classifier, error) {
 		return nil, fmt.Errorf("cannot create classifier: VisitorKey has %d bytes; want at least 16", len(key))
 	}
 	c.keys = deriveVisitorKeys(key)
+	c.noUA = uaResult{classifyUserAgent(nil), uaDigest(&c.keys, nil)}
 
 	size := cfg.UACacheSize
 	switch {
@@ -175,7 +179,10 @@ func (c *Classifier) Classify(dst *Click, r *Request) {
 	ua := trimSpace(r.UserAgent)
 	var class uaClass
 	var digest [2]uint64
-	if len(ua) > 0 && len(ua) <= maxCachedUALen {
+	switch {
+	case len(ua) == 0:
+		class, digest = c.noUA.class, c.noUA.digest
+	case len(ua) <= maxCachedUALen:
 		h := c.uas.hash(ua)
 		if e, ok := c.uas.get(h, ua); ok {
 			class, digest = e.val.class, e.val.digest
@@ -186,7 +193,7 @@ func (c *Classifier) Classify(dst *Click, r *Request) {
 				c.uaCacheEvictions.Inc()
 			}
 		}
-	} else {
+	default:
 		class, digest = classifyUserAgent(ua), uaDigest(&c.keys, ua)
 	}
 

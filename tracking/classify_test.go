@@ -277,6 +277,28 @@ func TestClassifyVisitorAcrossClassifiers(t *testing.T) {
 	}
 }
 
+// TestClassifyNoUserAgent: a request without a user agent (or a blank one)
+// gets the visitor of the key, the address and the empty user agent, as
+// every other request gets its own: a bot class, and a visitor that changes
+// with the key and the address.
+func TestClassifyNoUserAgent(t *testing.T) {
+	for _, key := range []string{testKey, "another key of sixteen+ bytes"} {
+		c := newTestClassifier(t, Config{VisitorKey: []byte(key)})
+		for _, ip := range []string{"203.0.113.9", "203.0.113.10", "2001:db8::1"} {
+			for _, ua := range []string{"", " \t "} {
+				var click Click
+				c.Classify(&click, &Request{Method: []byte("GET"), UserAgent: []byte(ua), ClientIP: netip.MustParseAddr(ip)})
+				if want := visitorOf(key, ip, ""); string(click.Visitor) != want {
+					t.Fatalf("unexpected visitor for key %q, %s, user agent %q; got %q; want %q", key, ip, ua, click.Visitor, want)
+				}
+				if !click.Bot || click.BotReason != BotEmptyUA || click.Device != DeviceBot {
+					t.Fatalf("unexpected class for user agent %q; got %v %q %q; want a bot, %q", ua, click.Bot, click.BotReason, click.Device, BotEmptyUA)
+				}
+			}
+		}
+	}
+}
+
 func TestClassifyLongUserAgent(t *testing.T) {
 	c := newTestClassifier(t, Config{VisitorKey: []byte(testKey)})
 	ua := chromeWindows + strings.Repeat(" x", maxCachedUALen)

@@ -41,6 +41,19 @@ func BenchmarkClassifySeenUA(b *testing.B) {
 	}
 }
 
+// BenchmarkClassifyNoUA classifies a request without a user agent, as
+// scripts and many bots send (and load generators such as wrk).
+func BenchmarkClassifyNoUA(b *testing.B) {
+	c := newBenchClassifier(b, false)
+	req := hotRequest()
+	req.UserAgent = nil
+	var click Click
+	b.ReportAllocs()
+	for b.Loop() {
+		c.Classify(&click, req)
+	}
+}
+
 // BenchmarkClassifySeenUAParallel runs the hot path on all CPUs to show the
 // cost of the sharded cache locks and the shared counters.
 func BenchmarkClassifySeenUAParallel(b *testing.B) {
