@@ -98,6 +98,31 @@ func TestRunOpenLoopSendsTheSchedule(t *testing.T) {
 	}
 }
 
+// TestPaceReleasesEverySlotNeverEarly: the pacer releases every slot of
+// the schedule once, in order, and none before its time, also when slots
+// come closer together than paceStep and are released in steps.
+func TestPaceReleasesEverySlotNeverEarly(t *testing.T) {
+	for _, interval := range []time.Duration{paceStep / 5, 2 * paceStep} {
+		r := &runner{interval: interval, start: time.Now()}
+		r.end = r.start.Add(400 * interval)
+		slots := make(chan time.Time, 1000)
+		go r.pace(context.Background(), slots)
+		n := 0
+		for sched := range slots {
+			if now := time.Now(); now.Before(sched) {
+				t.Fatalf("interval %s: unexpected early slot %d; released %s before its time", interval, n, sched.Sub(now))
+			}
+			if want := r.start.Add(time.Duration(n) * interval); !sched.Equal(want) {
+				t.Fatalf("interval %s: unexpected slot %d; got %s after the start; want %s", interval, n, sched.Sub(r.start), want.Sub(r.start))
+			}
+			n++
+		}
+		if n != 400 || r.unsent.Load() != 0 {
+			t.Fatalf("interval %s: unexpected slots; got %d released, %d unsent; want 400, 0", interval, n, r.unsent.Load())
+		}
+	}
+}
+
 func TestRunUnreachableTarget(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
