@@ -164,7 +164,7 @@ func (c *Click) AppendJSONWithLink(dst, link []byte) []byte {
 // appendJSONHead appends the event's fields before the link's: v, id, ts.
 func (c *Click) appendJSONHead(dst []byte) []byte {
 	off := len(dst)
-	n := len(jHead) + len(c.ID) + len(jTS) + maxInt64Digits + 8
+	n := len(jHead) + len(c.ID) + len(jTS) + maxInt64Digits
 	dst = slices.Grow(dst, n)
 	b := dst[off : off+n]
 	i := put(b, 0, jHead)
@@ -189,7 +189,7 @@ func (c *Click) appendJSONHeadAny(dst []byte) []byte {
 // encoder writes them with stores of their own (put) instead of a copy.
 const (
 	jHead      = `{"v":` + jVersion + `,"id":"`
-	jVersion   = "1" // ClickVersion; TestAppendJSON checks they agree
+	jVersion   = "1" // ClickVersion; TestAppendJSONPlainAndEscaped checks they agree
 	jTS        = `","ts":`
 	jMethod    = `,"method":"`
 	jStatus    = `","status":`
@@ -232,7 +232,7 @@ func (c *Click) appendJSONTail(dst []byte) []byte {
 	source, device, reason := c.Source.String(), c.Device.String(), c.BotReason.String()
 	n := jTailFixed + len(source) + len(device) + len(reason) + len(c.Method) + len(c.ReferrerHost) +
 		len(c.Country) + len(c.Visitor) + len(c.IPPrefix) + len(c.SubID1) + len(c.SubID2) + len(c.SubID3) +
-		len(c.SharedID) + len(c.Edge) + 8
+		len(c.SharedID) + len(c.Edge)
 	off := len(dst)
 	dst = slices.Grow(dst, n)
 	b := dst[off : off+n]
@@ -278,7 +278,7 @@ func (c *Click) appendJSONTail(dst []byte) []byte {
 
 // copyPlain copies s to b[i:] while its bytes need no escape in a JSON
 // string, eight at a time: it returns the index after the copy and whether
-// all of s was copied. b needs room for len(s) plus 8 bytes at i.
+// all of s was copied. b needs room for len(s) bytes at i.
 func copyPlain(b []byte, i int, s []byte) (int, bool) {
 	for len(s) >= 8 {
 		x := binary.LittleEndian.Uint64(s)
