@@ -1,7 +1,12 @@
 package redirect
 
 import (
+	"bufio"
+	"net"
+	"strings"
 	"testing"
+
+	"github.com/valyala/fasthttp"
 )
 
 // BenchmarkHandlerHit measures a cached redirect end to end through the
@@ -69,5 +74,36 @@ func BenchmarkHandlerHitWithEvent(b *testing.B) {
 	for b.Loop() {
 		ctx.Response.Reset()
 		e.handler.HandleRequest(ctx)
+	}
+}
+
+// BenchmarkClientIP is the client address of a request from a trusted
+// proxy: with X-Forwarded-For (one line, as a CDN sends it), and without.
+func BenchmarkClientIP(b *testing.B) {
+	proxies, err := ParseTrustedProxies("127.0.0.1")
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := &Handler{trustedProxies: proxies}
+	h.setClientIPHeader(fasthttp.HeaderXForwardedFor)
+	for _, bc := range []struct{ name, headers string }{
+		{"xff", "User-Agent: Mozilla/5.0\r\nReferer: https://t.co/\r\nX-Forwarded-For: 203.0.113.9\r\n"},
+		{"none", ""},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			var req fasthttp.Request
+			if err := req.Read(bufio.NewReader(strings.NewReader("GET /x HTTP/1.1\r\nHost: e\r\n" + bc.headers + "\r\n"))); err != nil {
+				b.Fatal(err)
+			}
+			var ctx fasthttp.RequestCtx
+			ctx.Init(&req, &net.TCPAddr{IP: net.ParseIP("127.0.0.1"), Port: 1234}, nil)
+			want := h.ClientIP(&ctx)
+			b.ReportAllocs()
+			for b.Loop() {
+				if h.ClientIP(&ctx) != want {
+					b.Fatal("client IP changed")
+				}
+			}
+		})
 	}
 }
