@@ -594,20 +594,31 @@ func (lw *leaderWriter) roundTrip(ctx context.Context, parts []*partBatch) []err
 		}
 		return errs
 	}
-	answered := res.Topics[0].Partitions
+	answerErrors(errs, parts, res.Topics[0].Partitions)
+	return errs
+}
+
+// answerErrors sets errs[i] to what the produce response says of parts[i]:
+// nil when its partition was acknowledged, its Kafka error, or an error when
+// the response does not mention it. The last is formatted only when it
+// happens, not on every request.
+func answerErrors(errs []error, parts []*partBatch, answered []produce.ResponsePartition) {
 	for i, pb := range parts {
-		errs[i] = fmt.Errorf("no answer for partition %d", pb.id)
+		errs[i] = nil
+		found := false
 		for _, a := range answered {
 			if a.Partition == pb.id {
-				errs[i] = nil
+				found = true
 				if a.ErrorCode != 0 {
 					errs[i] = kafka.Error(a.ErrorCode)
 				}
 				break
 			}
 		}
+		if !found {
+			errs[i] = fmt.Errorf("no answer for partition %d", pb.id)
+		}
 	}
-	return errs
 }
 
 // leaderMoved reports whether Kafka says the partition is led elsewhere.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/protocol/produce"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/clickedge/clickedge/emitter/kafkatest"
@@ -398,5 +400,25 @@ func TestProducerRetriesAfterTimeout(t *testing.T) {
 		if !on[v] {
 			t.Fatalf("record %q reported sent but not on the topic", v)
 		}
+	}
+}
+
+// A produce response settles each partition of the request: acknowledged,
+// refused with a Kafka error, or not mentioned at all.
+func TestAnswerErrors(t *testing.T) {
+	parts := []*partBatch{{id: 0}, {id: 1}, {id: 2}}
+	errs := []error{errors.New("left from the last request"), nil, nil}
+	answerErrors(errs, parts, []produce.ResponsePartition{
+		{Partition: 2, ErrorCode: int16(kafka.NotLeaderForPartition)},
+		{Partition: 0},
+	})
+	if errs[0] != nil {
+		t.Fatalf("unexpected error for the acknowledged partition; got %v; want nil", errs[0])
+	}
+	if errs[1] == nil || errs[1].Error() != "no answer for partition 1" {
+		t.Fatalf("unexpected error for the partition the response leaves out; got %v", errs[1])
+	}
+	if !errors.Is(errs[2], kafka.NotLeaderForPartition) || !leaderMoved(errs[2]) {
+		t.Fatalf("unexpected error for the refused partition; got %v; want %v", errs[2], kafka.NotLeaderForPartition)
 	}
 }
