@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/VictoriaMetrics/metrics"
 	"github.com/valyala/fasthttp"
 )
 
@@ -32,12 +33,16 @@ type Server struct {
 	*fasthttp.Server
 	limits    Limits
 	lateReads bool
+	// lateMissed counts the requests that waited for lateReadBound because
+	// the poller had reported them before their read began. Nil: not
+	// counted.
+	lateMissed *metrics.Counter
 }
 
 // Serve accepts connections on ln and serves them until ln fails or
 // Shutdown is called.
 func (s *Server) Serve(ln net.Listener) error {
-	return s.Server.Serve(&deadlineListener{Listener: ln, limits: &s.limits, lateReads: s.lateReads})
+	return s.Server.Serve(&deadlineListener{Listener: ln, limits: &s.limits, lateReads: s.lateReads, lateMissed: s.lateMissed})
 }
 
 // newDeadlineServer returns fs wrapped in a Server enforcing l's timeouts;
@@ -49,8 +54,9 @@ func newDeadlineServer(fs *fasthttp.Server, l Limits) *Server {
 
 type deadlineListener struct {
 	net.Listener
-	limits    *Limits
-	lateReads bool
+	limits     *Limits
+	lateReads  bool
+	lateMissed *metrics.Counter
 }
 
 func (dl *deadlineListener) Accept() (net.Conn, error) {
@@ -58,7 +64,7 @@ func (dl *deadlineListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	dc := &deadlineConn{Conn: c, limits: dl.limits, peer: tcpPeer(c.RemoteAddr())}
+	dc := &deadlineConn{Conn: c, limits: dl.limits, peer: tcpPeer(c.RemoteAddr()), lateMissed: dl.lateMissed}
 	if dl.lateReads {
 		dc.initRawRead()
 	}
@@ -103,6 +109,10 @@ type deadlineConn struct {
 	rerr      error                 // and its error
 	readCalls int                   // read(2) calls, for tests
 	expired   int                   // late reads that reached lateReadBound, for tests
+	missed    int                   // of those, the ones whose request was waiting, for tests
+	// lateMissed counts, with missed, the requests a late read found
+	// waiting once it reached its bound. Nil: not counted.
+	lateMissed *metrics.Counter
 }
 
 func (c *deadlineConn) Read(b []byte) (int, error) {
@@ -140,7 +150,17 @@ func (c *deadlineConn) Read(b []byte) (int, error) {
 		if err := c.setReadDeadline(c.idle()); err != nil {
 			return 0, err
 		}
+		calls := c.readCalls
 		n, err = c.read(b, false)
+		if n > 0 && c.readCalls == calls+1 {
+			// The first read(2) found the request: it had been waiting,
+			// its report taken before the late read began (an idle
+			// connection's read waits on the poller first instead).
+			c.missed++
+			if c.lateMissed != nil {
+				c.lateMissed.Inc()
+			}
+		}
 	}
 	if n > 0 && !c.inRequest {
 		c.inRequest, c.reqStart = true, 0

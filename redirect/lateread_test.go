@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/VictoriaMetrics/metrics"
 	"github.com/valyala/fasthttp"
 )
 
@@ -158,6 +159,8 @@ func TestLateRead(t *testing.T) {
 func TestLateReadBound(t *testing.T) {
 	l := Limits{ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second, IdleTimeout: time.Hour}
 	c, client := tcpDeadlineConn(t, &l, true)
+	set := metrics.NewSet()
+	c.lateMissed = set.NewCounter("missed_total")
 	serveOne(t, c, client)
 	writeOrFail(t, client, request)
 	// The poller reports sockets in the order they became readable: once a
@@ -181,16 +184,18 @@ func TestLateReadBound(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("a request whose report the poller had taken was not read within 10s")
 	}
-	if c.expired != 1 {
-		t.Fatalf("%d late reads reached their bound; want 1", c.expired)
+	if c.expired != 1 || c.missed != 1 || c.lateMissed.Get() != 1 {
+		t.Fatalf("%d late reads reached their bound, %d found their request waiting (counted %d); want 1, 1, 1",
+			c.expired, c.missed, c.lateMissed.Get())
 	}
 	writeOrFail(t, c, "response")
 
 	// Nothing within the bound: the read goes on under the idle timeout.
 	time.Sleep(2 * lateReadBound)
-	if calls := readNext(t, c, client); calls != 2 || c.expired != 2 {
-		t.Fatalf("request after the bound: %d read(2) calls, %d late reads past the bound; want 2 (empty, then the request), 2",
-			calls, c.expired)
+	if calls := readNext(t, c, client); calls != 2 || c.expired != 2 || c.missed != 1 || c.lateMissed.Get() != 1 {
+		t.Fatalf("request after the bound: %d read(2) calls, %d late reads past the bound, %d missed (counted %d); "+
+			"want 2 (empty, then the request), 2, 1 (an idle wait is not a missed request), 1",
+			calls, c.expired, c.missed, c.lateMissed.Get())
 	}
 }
 

@@ -116,6 +116,7 @@ func (z zapPrintf) Printf(format string, args ...any) {
 // Server returns the public listener's server for h with the given limits.
 func (h *Handler) Server(l Limits) *Server {
 	s := newServer("clickedge", h.HandleRequest, l, 4<<10, false, h.log, h.rejected)
+	s.lateMissed = h.metrics.GetOrCreateCounter(`clickedge_http_late_reads_missed_total{listener="public"}`)
 	h.metrics.NewGauge(`clickedge_http_rejected_connections_total{listener="public"}`, func() float64 {
 		return float64(s.GetRejectedConnectionsCount())
 	})
