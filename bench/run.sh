@@ -9,10 +9,12 @@
 # worker_processes 1); the load generator and the infrastructure (Redis, the
 # broker, the rollup) share the other (LOAD_CPU). Then it measures, in this
 # order:
-#   1. closed loop, clickbench: edge, baseline, nginx;
+#   1. closed loop, clickbench: edge, baseline, nginx, in alternating rounds
+#      (the report's table is each target's median round);
 #   2. closed loop, wrk (an independent load generator): the same three, in
 #      alternating rounds (the report gives the ratio of the medians);
-#   3. open loop at half the edge's closed-loop rate, clickbench: the three;
+#   3. open loop at half the edge's median closed-loop rate, clickbench: the
+#      three;
 #   4. the loss run: LOSS_DURATION at full load on the edge, then every
 #      served click is looked up on the clicks topic (-verify.kafka).
 # It writes OUT/report.md with a latency chart (SVG) and the raw results, and
@@ -20,7 +22,8 @@
 #
 # Usage: bench/run.sh            (from the repository root)
 # Environment (defaults in brackets):
-#   DURATION [20s]  WARMUP [3s]  CONNECTIONS [64]  LOSS_DURATION [60s]
+#   DURATION [20s] the open loop  WARMUP [3s]  CONNECTIONS [64]  LOSS_DURATION [60s]
+#   CLOSED_ROUNDS [3] alternating clickbench closed-loop rounds, CLOSED_DURATION [10s] each
 #   LINKS [1000]  ZIPF [1.0]  BOTS [0.1]  SERVER_CPU [0]  LOAD_CPU [1]
 #   OUT [bench/out/<date>]  SKIP_NGINX [0]  SKIP_WRK [0]  SKIP_LOSS [0]
 #   WRK_ROUNDS [3] alternating wrk rounds over the targets, WRK_DURATION [10s] each
@@ -29,6 +32,8 @@
 set -euo pipefail
 
 DURATION=${DURATION:-20s}
+CLOSED_ROUNDS=${CLOSED_ROUNDS:-3}
+CLOSED_DURATION=${CLOSED_DURATION:-10s}
 WARMUP=${WARMUP:-3s}
 CONNECTIONS=${CONNECTIONS:-64}
 LOSS_DURATION=${LOSS_DURATION:-60s}
@@ -148,10 +153,10 @@ load() {
 	before=$(server_ticks "$i")
 	secs=$(date +%s.%N)
 	local prof=""
-	if [ "$i" = 0 ] && [ "$kind" = closed ] && [ "${DURATION%s}" -ge 12 ] 2>/dev/null; then
+	if [ "$i" = 0 ] && [ "$kind" = closed-1 ] && [ "${CLOSED_DURATION%s}" -ge 8 ] 2>/dev/null; then
 		# A CPU profile of the edge in the middle of its closed-loop run.
 		(sleep $((${WARMUP%s} + 1)) && curl -fsS -o "$OUT/edge-cpu.pprof" \
-			"http://127.0.0.1:$INTERNAL_PORT/debug/pprof/profile?seconds=10") &
+			"http://127.0.0.1:$INTERNAL_PORT/debug/pprof/profile?seconds=$((${CLOSED_DURATION%s} - 2))") &
 		prof=$!
 	fi
 	taskset -c "$LOAD_CPU" env GOMAXPROCS=1 "$CB" -target "${URLS[i]}" -name "${NAMES[i]}" -links "$WORK/links.txt" \
@@ -171,8 +176,42 @@ pause_rollup() { [ "$ROLLUP" = 1 ] && kill -STOP "$PID_rollup" || true; }
 resume_rollup() { [ "$ROLLUP" = 1 ] && kill -CONT "$PID_rollup" || true; }
 pause_rollup
 
-log "1/4 closed loop, clickbench, $DURATION each"
-for i in "${!URLS[@]}"; do load "$i" closed -duration "$DURATION"; done
+# median: the median of the numbers on stdin.
+median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+# rps FILE: the req/s of a clickbench JSON result.
+rps() { awk '/"rps"/ {gsub(/,/, "", $2); print $2; exit}' "$1"; }
+
+# Rounds alternate the targets, so that a drift of the machine's speed
+# reaches every target alike (on a VM a server's rate can move by a third
+# between runs a minute apart); each target's median round is the one the
+# report's table shows, and the open loop runs at half the edge's median.
+log "1/4 closed loop, clickbench, $CLOSED_ROUNDS alternating rounds of $CLOSED_DURATION each"
+CLOSED_ROWS=() CLOSED_RATIOS=() CLOSED_MED=()
+declare -A CLOSED_RPS # "round,target" -> req/s
+for r in $(seq "$CLOSED_ROUNDS"); do
+	for i in "${!URLS[@]}"; do
+		load "$i" "closed-$r" -duration "$CLOSED_DURATION"
+		CLOSED_RPS[$r,$i]=$(rps "$OUT/closed-$r-$i.json")
+	done
+done
+for i in "${!URLS[@]}"; do
+	all=""
+	for r in $(seq "$CLOSED_ROUNDS"); do all+="${CLOSED_RPS[$r,$i]} "; done
+	CLOSED_MED[i]=$(echo "$all" | median)
+	# The round closest to the median (the median itself for an odd count).
+	best=1
+	for r in $(seq "$CLOSED_ROUNDS"); do
+		if awk -v a="${CLOSED_RPS[$r,$i]}" -v b="${CLOSED_RPS[$best,$i]}" -v m="${CLOSED_MED[i]}" 'BEGIN {d = a - m; e = b - m; exit !((d < 0 ? -d : d) < (e < 0 ? -e : e))}'; then best=$r; fi
+	done
+	cp "$OUT/closed-$best-$i.json" "$OUT/closed-$i.json"
+	CLOSED_ROWS+=("| ${NAMES[i]} | $(echo "$all" | awk '{for (k = 1; k <= NF; k++) printf "%s%.0f", (k > 1 ? ", " : ""), $k}') | $(printf '%.0f' "${CLOSED_MED[i]}") |")
+done
+for i in "${!URLS[@]}"; do
+	[ "$i" = 0 ] && continue
+	per=""
+	for r in $(seq "$CLOSED_ROUNDS"); do per+="$(awk -v a="${CLOSED_RPS[$r,0]}" -v b="${CLOSED_RPS[$r,$i]}" 'BEGIN {printf "%.3f", a / b}') "; done
+	CLOSED_RATIOS+=("- clickedge / ${NAMES[i]}: req/s ratio of the medians **$(awk -v a="${CLOSED_MED[0]}" -v b="${CLOSED_MED[i]}" 'BEGIN {printf "%.3f", a / b}')** (rounds: $(echo "$per" | sed 's/ $//; s/ /, /g'))")
+done
 
 WRK_ROWS=() WRK_RATIOS=() WRK_MED=()
 declare -A WRK_RPS # "round,target" -> req/s
@@ -190,7 +229,6 @@ if [ "$SKIP_WRK" = 0 ] && command -v wrk >/dev/null; then
 			log "wrk round $r, ${NAMES[i]}: $rps req/s"
 		done
 	done
-	median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 	for i in "${!URLS[@]}"; do
 		all="" lats=""
 		for r in $(seq "$WRK_ROUNDS"); do
@@ -208,9 +246,9 @@ if [ "$SKIP_WRK" = 0 ] && command -v wrk >/dev/null; then
 	done
 fi
 
-# Open loop at half of the edge's closed-loop rate.
-HALF=$(awk '/"rps"/ {gsub(/,/, "", $2); printf "%d", $2 / 2; exit}' "$OUT/closed-0.json")
-log "3/4 open loop at $HALF req/s (half the edge's closed-loop rate), $DURATION each"
+# Open loop at half of the edge's median closed-loop rate.
+HALF=$(awk -v m="${CLOSED_MED[0]}" 'BEGIN {printf "%d", m / 2}')
+log "3/4 open loop at $HALF req/s (half the edge's median closed-loop rate), $DURATION each"
 for i in "${!URLS[@]}"; do load "$i" open -duration "$DURATION" -rate "$HALF"; done
 
 LOSS_JSON=""
@@ -230,7 +268,7 @@ curl -fsS "http://127.0.0.1:$INTERNAL_PORT/metrics" >"$OUT/edge-metrics.txt" || 
 log "writing $OUT/report.md"
 closed=() open=()
 for i in "${!URLS[@]}"; do closed+=("$OUT/closed-$i.json"); open+=("$OUT/open-$i.json"); done
-"$CB" report -out "$WORK/closed.md" -chart closed-latency.svg -title "Closed loop, $CONNECTIONS connections" "${closed[@]}"
+"$CB" report -out "$WORK/closed.md" -chart closed-latency.svg -title "Closed loop, $CONNECTIONS connections (each target's median round of $CLOSED_ROUNDS)" "${closed[@]}"
 "$CB" report -out "$WORK/open.md" -chart open-latency.svg -title "Open loop at $HALF req/s" "${open[@]}"
 mv "$WORK"/*.svg "$OUT/"
 {
@@ -241,6 +279,14 @@ mv "$WORK"/*.svg "$OUT/"
 	echo "$LINKS links, Zipf $ZIPF, $BOTS bots, warmup $WARMUP; the edge emits every click to the broker ($COMPRESSION batches, acks=all)."
 	echo
 	sed 's/^# /## /' "$WORK/closed.md"
+	echo
+	echo "Every round ($CLOSED_ROUNDS alternating rounds of $CLOSED_DURATION; the ratios above are the median rounds'):"
+	echo
+	echo "| target | req/s per round | median req/s |"
+	echo "|---|---|---:|"
+	printf '%s\n' "${CLOSED_ROWS[@]}"
+	echo
+	printf '%s\n' "${CLOSED_RATIOS[@]}"
 	echo
 	if [ "${#WRK_ROWS[@]}" -gt 0 ]; then
 		echo "## Closed loop, wrk (1 thread, $CONNECTIONS connections, $WRK_ROUNDS alternating rounds of $WRK_DURATION)"
@@ -275,7 +321,7 @@ mv "$WORK"/*.svg "$OUT/"
 		fi
 	fi
 	if [ -s "$OUT/edge-cpu.pprof" ]; then
-		echo "## Where the edge's CPU goes (closed loop, 10 s profile)"
+		echo "## Where the edge's CPU goes (first closed-loop round, $((${CLOSED_DURATION%s} - 2)) s profile)"
 		echo
 		echo "Cumulative share of the edge's CPU samples; \`go tool pprof -top -cum edge-cpu.pprof\` for all (the profile is next to this report)."
 		echo
