@@ -180,6 +180,19 @@ pause_rollup
 median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 # rps FILE: the req/s of a clickbench JSON result.
 rps() { awk '/"rps"/ {gsub(/,/, "", $2); print $2; exit}' "$1"; }
+# ratios RPS MED ROUNDS: a line per target after the edge with the ratio of
+# the medians and of every round, from the arrays named RPS ("round,target"
+# -> req/s) and MED (target -> median req/s).
+ratios() {
+	local -n rps_=$1 med_=$2
+	local i r per
+	for i in "${!URLS[@]}"; do
+		[ "$i" = 0 ] && continue
+		per=""
+		for r in $(seq "$3"); do per+="$(awk -v a="${rps_[$r,0]}" -v b="${rps_[$r,$i]}" 'BEGIN {printf "%.3f", a / b}') "; done
+		echo "- clickedge / ${NAMES[i]}: req/s ratio of the medians **$(awk -v a="${med_[0]}" -v b="${med_[i]}" 'BEGIN {printf "%.3f", a / b}')** (rounds: $(echo "$per" | sed 's/ $//; s/ /, /g'))"
+	done
+}
 
 # Rounds alternate the targets, so that a drift of the machine's speed
 # reaches every target alike (on a VM a server's rate can move by a third
@@ -206,12 +219,7 @@ for i in "${!URLS[@]}"; do
 	cp "$OUT/closed-$best-$i.json" "$OUT/closed-$i.json"
 	CLOSED_ROWS+=("| ${NAMES[i]} | $(echo "$all" | awk '{for (k = 1; k <= NF; k++) printf "%s%.0f", (k > 1 ? ", " : ""), $k}') | $(printf '%.0f' "${CLOSED_MED[i]}") |")
 done
-for i in "${!URLS[@]}"; do
-	[ "$i" = 0 ] && continue
-	per=""
-	for r in $(seq "$CLOSED_ROUNDS"); do per+="$(awk -v a="${CLOSED_RPS[$r,0]}" -v b="${CLOSED_RPS[$r,$i]}" 'BEGIN {printf "%.3f", a / b}') "; done
-	CLOSED_RATIOS+=("- clickedge / ${NAMES[i]}: req/s ratio of the medians **$(awk -v a="${CLOSED_MED[0]}" -v b="${CLOSED_MED[i]}" 'BEGIN {printf "%.3f", a / b}')** (rounds: $(echo "$per" | sed 's/ $//; s/ /, /g'))")
-done
+mapfile -t CLOSED_RATIOS < <(ratios CLOSED_RPS CLOSED_MED "$CLOSED_ROUNDS")
 
 WRK_ROWS=() WRK_RATIOS=() WRK_MED=()
 declare -A WRK_RPS # "round,target" -> req/s
@@ -238,12 +246,7 @@ if [ "$SKIP_WRK" = 0 ] && command -v wrk >/dev/null; then
 		WRK_MED[i]=$(echo "$all" | median)
 		WRK_ROWS+=("| ${NAMES[i]} | $(echo "$all" | awk '{for (k = 1; k <= NF; k++) printf "%s%.0f", (k > 1 ? ", " : ""), $k}') | $(printf '%.0f' "${WRK_MED[i]}") | $lats |")
 	done
-	for i in "${!URLS[@]}"; do
-		[ "$i" = 0 ] && continue
-		per=""
-		for r in $(seq "$WRK_ROUNDS"); do per+="$(awk -v a="${WRK_RPS[$r,0]}" -v b="${WRK_RPS[$r,$i]}" 'BEGIN {printf "%.3f", a / b}') "; done
-		WRK_RATIOS+=("- clickedge / ${NAMES[i]}: req/s ratio of the medians **$(awk -v a="${WRK_MED[0]}" -v b="${WRK_MED[i]}" 'BEGIN {printf "%.3f", a / b}')** (rounds: $(echo "$per" | sed 's/ $//; s/ /, /g'))")
-	done
+	mapfile -t WRK_RATIOS < <(ratios WRK_RPS WRK_MED "$WRK_ROUNDS")
 fi
 
 # Open loop at half of the edge's median closed-loop rate.
