@@ -155,7 +155,9 @@ func (c *deadlineConn) Read(b []byte) (int, error) {
 		if n > 0 && c.readCalls == calls+1 {
 			// The first read(2) found the request: it had been waiting,
 			// its report taken before the late read began (an idle
-			// connection's read waits on the poller first instead).
+			// connection's read waits on the poller first instead). A
+			// request that arrived just as the bound passed is counted
+			// too, so the count is an upper bound.
 			c.missed++
 			if c.lateMissed != nil {
 				c.lateMissed.Inc()
