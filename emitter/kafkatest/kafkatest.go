@@ -122,6 +122,16 @@ func start(t testing.TB, topic string, partitions, brokers int, gated bool) ([]s
 	if len(addrs) != brokers {
 		t.Fatalf("unexpected broker count; got %d; want %d", len(addrs), brokers)
 	}
+	// kfake picks each partition's leader at random, which can put every
+	// partition on one broker (with 6 partitions and 3 brokers, about one
+	// cluster in 240); partition p is led by broker p mod brokers instead.
+	if brokers > 1 {
+		for p := range partitions {
+			if err := c.MoveTopicPartition(topic, int32(p), int32(p%brokers)); err != nil {
+				t.Fatalf("cannot place the leader of partition %d: %s", p, err)
+			}
+		}
+	}
 	return addrs, c, g
 }
 
