@@ -10,13 +10,21 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-func TestClientIP(t *testing.T) {
-	proxies, err := ParseTrustedProxies("10.0.0.0/8, 192.0.2.7 ,2001:db8::/32")
+// clientIPHandler returns a Handler that trusts proxies (as given to
+// -http.trustedProxies) for the client address in header.
+func clientIPHandler(t testing.TB, proxies, header string) *Handler {
+	t.Helper()
+	p, err := ParseTrustedProxies(proxies)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &Handler{trustedProxies: proxies}
-	h.setClientIPHeader(fasthttp.HeaderXForwardedFor)
+	h := &Handler{trustedProxies: p}
+	h.setClientIPHeader(header)
+	return h
+}
+
+func TestClientIP(t *testing.T) {
+	h := clientIPHandler(t, "10.0.0.0/8, 192.0.2.7 ,2001:db8::/32", fasthttp.HeaderXForwardedFor)
 	f := func(peer string, xff []string, want string) {
 		t.Helper()
 		got := clientIPOf(h, peer, xff...)
@@ -47,12 +55,7 @@ func TestClientIP(t *testing.T) {
 // A header configured in any case is found as clients send it, in any
 // case, once or on several lines.
 func TestClientIPHeaderName(t *testing.T) {
-	proxies, err := ParseTrustedProxies("10.0.0.0/8")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &Handler{trustedProxies: proxies}
-	h.setClientIPHeader("cf-connecting-IP")
+	h := clientIPHandler(t, "10.0.0.0/8", "cf-connecting-IP")
 	f := func(headers [][2]string, want string) {
 		t.Helper()
 		var req fasthttp.Request

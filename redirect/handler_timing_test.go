@@ -80,12 +80,7 @@ func BenchmarkHandlerHitWithEvent(b *testing.B) {
 // BenchmarkClientIP is the client address of a request from a trusted
 // proxy: with X-Forwarded-For (one line, as a CDN sends it), and without.
 func BenchmarkClientIP(b *testing.B) {
-	proxies, err := ParseTrustedProxies("127.0.0.1")
-	if err != nil {
-		b.Fatal(err)
-	}
-	h := &Handler{trustedProxies: proxies}
-	h.setClientIPHeader(fasthttp.HeaderXForwardedFor)
+	h := clientIPHandler(b, "127.0.0.1", fasthttp.HeaderXForwardedFor)
 	for _, bc := range []struct{ name, headers string }{
 		{"xff", "User-Agent: Mozilla/5.0\r\nReferer: https://t.co/\r\nX-Forwarded-For: 203.0.113.9\r\n"},
 		{"none", ""},
