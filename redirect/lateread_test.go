@@ -197,6 +197,20 @@ func TestLateReadBound(t *testing.T) {
 			"want 2 (empty, then the request), 2, 1 (an idle wait is not a missed request), 1",
 			calls, c.expired, c.missed, c.lateMissed.Get())
 	}
+	writeOrFail(t, c, "response")
+
+	// A late read that begins past its bound (the server stalled after the
+	// response) does not wait: the request it finds at once was not missed.
+	time.Sleep(2 * lateReadBound)
+	writeOrFail(t, client, request)
+	time.Sleep(10 * time.Millisecond) // the request is in the socket before the read begins
+	if n, err := c.Read(buf); err != nil || string(buf[:n]) != request {
+		t.Fatalf("read %q, %v; want the request", buf[:n], err)
+	}
+	if c.expired != 3 || c.missed != 1 || c.lateMissed.Get() != 1 {
+		t.Fatalf("late read begun past its bound: %d late reads past the bound, %d missed (counted %d); want 3, 1 (it did not wait), 1",
+			c.expired, c.missed, c.lateMissed.Get())
+	}
 }
 
 // TestRawReadErrors: the raw read reports what net.Conn.Read does: a

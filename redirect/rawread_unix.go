@@ -39,7 +39,7 @@ func (c *deadlineConn) read(b []byte, late bool) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
-	c.rb, c.await = b, late
+	c.rb, c.await, c.parked = b, late, false
 	err := c.raw.Read(c.readFD) // deadlines and Close end the wait with err
 	n, rerr := c.rn, c.rerr
 	c.rb, c.rn, c.rerr, c.await = nil, 0, nil, false
@@ -65,7 +65,7 @@ func (c *deadlineConn) read(b []byte, late bool) (int, error) {
 // called again once the socket is readable.
 func (c *deadlineConn) readSyscall(fd uintptr) bool {
 	if c.await {
-		c.await = false
+		c.await, c.parked = false, true
 		return false
 	}
 	for {
