@@ -10,7 +10,8 @@
 # broker, the rollup) share the other (LOAD_CPU). Then it measures, in this
 # order:
 #   1. closed loop, clickbench: edge, baseline, nginx, in alternating rounds
-#      (the report's table is each target's median round);
+#      (the report's table is each target's round closest to its median:
+#      the median round for an odd number of rounds);
 #   2. closed loop, wrk (an independent load generator): the same three, in
 #      alternating rounds (the report gives the ratio of the medians);
 #   3. open loop at half the edge's median closed-loop rate, clickbench: the
@@ -49,6 +50,10 @@ WRK_ROUNDS=${WRK_ROUNDS:-3}
 WRK_DURATION=${WRK_DURATION:-10s}
 SKIP_LOSS=${SKIP_LOSS:-0}
 COMPRESSION=${COMPRESSION:-snappy}
+
+for n in CLOSED_ROUNDS WRK_ROUNDS; do
+	[[ ${!n} =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: $n must be a whole number of rounds, at least 1; got '${!n}'" >&2; exit 1; }
+done
 
 TOOLS="redis-server bc"
 # shellcheck source=bench/lib.sh
@@ -196,8 +201,9 @@ ratios() {
 
 # Rounds alternate the targets, so that a drift of the machine's speed
 # reaches every target alike (on a VM a server's rate can move by a third
-# between runs a minute apart); each target's median round is the one the
-# report's table shows, and the open loop runs at half the edge's median.
+# between runs a minute apart); each target's round closest to its median
+# is the one the report's table shows, and the open loop runs at half the
+# edge's median.
 log "1/4 closed loop, clickbench, $CLOSED_ROUNDS alternating rounds of $CLOSED_DURATION each"
 CLOSED_ROWS=() CLOSED_RATIOS=() CLOSED_MED=()
 declare -A CLOSED_RPS # "round,target" -> req/s
@@ -219,7 +225,9 @@ for i in "${!URLS[@]}"; do
 	cp "$OUT/closed-$best-$i.json" "$OUT/closed-$i.json"
 	CLOSED_ROWS+=("| ${NAMES[i]} | $(echo "$all" | awk '{for (k = 1; k <= NF; k++) printf "%s%.0f", (k > 1 ? ", " : ""), $k}') | $(printf '%.0f' "${CLOSED_MED[i]}") |")
 done
-mapfile -t CLOSED_RATIOS < <(ratios CLOSED_RPS CLOSED_MED "$CLOSED_ROUNDS")
+# Through a file, so that set -e stops the script if ratios fails.
+ratios CLOSED_RPS CLOSED_MED "$CLOSED_ROUNDS" >"$WORK/ratios"
+mapfile -t CLOSED_RATIOS <"$WORK/ratios"
 
 WRK_ROWS=() WRK_RATIOS=() WRK_MED=()
 declare -A WRK_RPS # "round,target" -> req/s
@@ -246,7 +254,8 @@ if [ "$SKIP_WRK" = 0 ] && command -v wrk >/dev/null; then
 		WRK_MED[i]=$(echo "$all" | median)
 		WRK_ROWS+=("| ${NAMES[i]} | $(echo "$all" | awk '{for (k = 1; k <= NF; k++) printf "%s%.0f", (k > 1 ? ", " : ""), $k}') | $(printf '%.0f' "${WRK_MED[i]}") | $lats |")
 	done
-	mapfile -t WRK_RATIOS < <(ratios WRK_RPS WRK_MED "$WRK_ROUNDS")
+	ratios WRK_RPS WRK_MED "$WRK_ROUNDS" >"$WORK/ratios"
+	mapfile -t WRK_RATIOS <"$WORK/ratios"
 fi
 
 # Open loop at half of the edge's median closed-loop rate.
@@ -271,7 +280,7 @@ curl -fsS "http://127.0.0.1:$INTERNAL_PORT/metrics" >"$OUT/edge-metrics.txt" || 
 log "writing $OUT/report.md"
 closed=() open=()
 for i in "${!URLS[@]}"; do closed+=("$OUT/closed-$i.json"); open+=("$OUT/open-$i.json"); done
-"$CB" report -out "$WORK/closed.md" -chart closed-latency.svg -title "Closed loop, $CONNECTIONS connections (each target's median round of $CLOSED_ROUNDS)" "${closed[@]}"
+"$CB" report -out "$WORK/closed.md" -chart closed-latency.svg -title "Closed loop, $CONNECTIONS connections (each target's round closest to its median, of $CLOSED_ROUNDS)" "${closed[@]}"
 "$CB" report -out "$WORK/open.md" -chart open-latency.svg -title "Open loop at $HALF req/s" "${open[@]}"
 mv "$WORK"/*.svg "$OUT/"
 {
@@ -283,7 +292,7 @@ mv "$WORK"/*.svg "$OUT/"
 	echo
 	sed 's/^# /## /' "$WORK/closed.md"
 	echo
-	echo "Every round ($CLOSED_ROUNDS alternating rounds of $CLOSED_DURATION; the ratios above are the median rounds'):"
+	echo "Every round ($CLOSED_ROUNDS alternating rounds of $CLOSED_DURATION; the ratios above are those of the rounds closest to the medians):"
 	echo
 	echo "| target | req/s per round | median req/s |"
 	echo "|---|---|---:|"
