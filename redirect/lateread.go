@@ -30,8 +30,8 @@ import "time"
 // full load one late read in 8 000 reached the bound, idle connections at
 // the end of the runs included; at half load one in a million did. The
 // requests found waiting at the bound are counted in
-// clickedge_http_late_reads_missed_total: one in 52 000 at 40 000
-// requests/s on a noisier machine.
+// clickedge_http_late_reads_missed_total: at most one in 21 000 to 42 000
+// at 40 000 requests/s on a noisier machine.
 //
 // Waiting goroutines park instead of spinning, so the run queue empties
 // and the runtime polls the network as often as before. Late reads are used
