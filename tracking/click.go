@@ -225,7 +225,9 @@ func put(b []byte, i int, s string) int { return i + copy(b[i:i+len(s)], s) }
 // written in one pass into room reserved at once, each field name with its
 // quotes a constant (put), each string checked and copied eight bytes at a
 // time (copyPlain) (BenchmarkEncodeClick 180 -> 153 ns). When a string
-// needs an escape, the tail is written again by appendJSONTailAny.
+// needs an escape, the tail is written again by appendJSONTailAny. The
+// fields are spelled out on purpose: a helper writing a name and its string
+// is not inlined, and each constant name then becomes a copy (197 ns).
 func (c *Click) appendJSONTail(dst []byte) []byte {
 	if c.Status < 100 || c.Status > 999 {
 		return c.appendJSONTailAny(dst)
