@@ -13,12 +13,13 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/clickbench ./cmd/clickbench
 
 ## test: gofmt and go vet, every test (integration tests included) with the race
-## detector, then the allocation tests again without it (-race adds allocations)
+## detector, then the allocation tests and the raw socket I/O tests again without
+## it (-race adds allocations, and socket I/O under it is not raw)
 test: test-deps
 	@unformatted=$$("$$($(GO) env GOROOT)/bin/gofmt" -l .); if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted" >&2; exit 1; fi
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 10m ./...
-	$(GO) test -count=1 -run 'Alloc' ./...
+	$(GO) test -count=1 -run 'Alloc|RawIO|RawWrite|LateRead' ./...
 
 ## bench: Go benchmarks with allocations: the hot path (redirect), the cache
 ## (linkcache), classification and event encoding (tracking), the emitter and

@@ -65,9 +65,7 @@ func (dl *deadlineListener) Accept() (net.Conn, error) {
 		return nil, err
 	}
 	dc := &deadlineConn{Conn: c, limits: dl.limits, peer: tcpPeer(c.RemoteAddr()), lateMissed: dl.lateMissed}
-	if dl.lateReads {
-		dc.initRawRead()
-	}
+	dc.initRawIO(dl.lateReads)
 	return dc, nil
 }
 
@@ -97,11 +95,16 @@ type deadlineConn struct {
 	handled monoTime
 	wrote   monoTime // the clock reading of the last write
 
-	// Late reads (lateread.go): raw is nil when late reads are off or
-	// the connection is not a plain *net.TCPConn, and then it reads
-	// through Conn.Read, never late.
+	// Raw I/O (rawio_unix.go): raw is nil when the connection is not a
+	// plain *net.TCPConn, and then it reads and writes through Conn.Read
+	// and Conn.Write, never late. Late reads (lateread.go) need late too.
 	raw       syscall.RawConn
+	late      bool
 	readFD    func(fd uintptr) bool // readSyscall, bound once
+	writeFD   func(fd uintptr) bool // writeSyscall, bound once
+	wb        []byte                // writeSyscall's buffer,
+	wn        int                   // the bytes of it written
+	werr      error                 // and its error
 	drained   bool                  // the last read left the socket empty
 	await     bool                  // readSyscall's next call waits for the poller instead of reading
 	parked    bool                  // the last read waited on the poller without reading first
@@ -130,7 +133,7 @@ func (c *deadlineConn) Read(b []byte) (int, error) {
 		// Right after a response: the idle time counts from its write,
 		// whose clock reading saves one here.
 		want, slack = c.idle()
-		if c.drained {
+		if c.drained && c.late {
 			if bound := c.wrote + monoTime(lateReadBound); bound < want {
 				want, slack, late = bound, monoTime(lateReadBound/4), true
 			}
@@ -205,7 +208,7 @@ func (c *deadlineConn) Write(b []byte) (int, error) {
 		c.writeDL = want
 	}
 	c.served, c.inRequest = true, false
-	return c.Conn.Write(b)
+	return c.write(b)
 }
 
 // monoTime is a reading of the monotonic clock: the time since monoEpoch.

@@ -35,8 +35,8 @@ func tcpDeadlineConn(t *testing.T, l *Limits, late bool) (*deadlineConn, net.Con
 	}
 	t.Cleanup(func() { sc.Close() })
 	c := sc.(*deadlineConn)
-	if late && c.raw == nil {
-		t.Fatal("a TCP connection reading late does not read through its raw connection")
+	if c.raw == nil || c.late != late {
+		t.Fatalf("a TCP connection reads raw: %v, late: %v; want raw, late %v", c.raw != nil, c.late, late)
 	}
 	return c, client
 }
@@ -101,8 +101,7 @@ func readNext(t *testing.T, c *deadlineConn, client net.Conn) int {
 // the next read waits for the request on the poller and reads it with one
 // read(2); a connection that reads at once finds nothing first and takes
 // two: after a read that filled its buffer, when the idle timeout is
-// shorter than lateReadBound, and when late reads are off (it reads
-// through Conn.Read then).
+// shorter than lateReadBound, and when late reads are off.
 func TestLateRead(t *testing.T) {
 	l := Limits{ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second, IdleTimeout: time.Minute}
 	c, client := tcpDeadlineConn(t, &l, true)
@@ -147,8 +146,8 @@ func TestLateRead(t *testing.T) {
 		t.Fatalf("read %d, %v; want the request", n, err)
 	}
 	writeOrFail(t, c, "response")
-	if calls := readNext(t, c, client); calls != 0 || c.raw != nil {
-		t.Fatalf("late reads off: %d raw read(2) calls; want none (reads through Conn.Read)", calls)
+	if calls := readNext(t, c, client); calls != 2 {
+		t.Fatalf("late reads off: %d read(2) calls; want 2 (at once, then after the wait)", calls)
 	}
 }
 
@@ -255,7 +254,7 @@ func TestRawReadErrors(t *testing.T) {
 	}
 }
 
-func TestRawReadAllocatesNothing(t *testing.T) {
+func TestRawIOAllocatesNothing(t *testing.T) {
 	// One P, and each request written before the late read: its wait
 	// ends at the runtime's next poll, or at the bound when a poll took the
 	// request's report first (rare; allocations there would be averaged
@@ -264,22 +263,28 @@ func TestRawReadAllocatesNothing(t *testing.T) {
 	l := Limits{ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second, IdleTimeout: time.Minute}
 	c, client := tcpDeadlineConn(t, &l, true)
 	serveOne(t, c, client)
-	buf := make([]byte, 64)
-	msg := []byte(request)
+	client.Read(make([]byte, 64)) // serveOne's response
+	buf, cbuf := make([]byte, 64), make([]byte, 64)
+	msg, resp := []byte(request), []byte("HTTP/1.1 204 No Content\r\n\r\n")
 	allocs := testing.AllocsPerRun(1000, func() {
 		client.Write(msg)
 		if n, err := c.Read(buf); err != nil || n != len(msg) {
 			t.Fatalf("read %d, %v; want %d bytes", n, err, len(msg))
 		}
-		c.Write(nil) // a response: the next read is late
+		if n, err := c.Write(resp); err != nil || n != len(resp) { // the next read is late
+			t.Fatalf("wrote %d, %v; want %d bytes", n, err, len(resp))
+		}
+		if n, err := io.ReadFull(client, cbuf[:len(resp)]); err != nil {
+			t.Fatalf("the client read %d, %v; want the response", n, err)
+		}
 	})
 	if allocs != 0 {
-		t.Fatalf("a late raw read allocates %.1f times; want 0", allocs)
+		t.Fatalf("a late raw read and a raw write allocate %.1f times; want 0", allocs)
 	}
 }
 
 // TestLateReadsOnlyWithOneP: a server reads late only with GOMAXPROCS=1
-// and without EagerReads; otherwise connections read through Conn.Read.
+// and without EagerReads; its TCP connections read raw either way.
 func TestLateReadsOnlyWithOneP(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	for _, tc := range []struct {
@@ -293,8 +298,8 @@ func TestLateReadsOnlyWithOneP(t *testing.T) {
 			t.Fatalf("GOMAXPROCS=%d, EagerReads %v: late reads %v; want %v", tc.procs, tc.eager, s.lateReads, tc.late)
 		}
 		c, _ := tcpDeadlineConn(t, &s.limits, s.lateReads)
-		if (c.raw != nil) != tc.late {
-			t.Fatalf("GOMAXPROCS=%d, EagerReads %v: a connection reads raw: %v; want %v", tc.procs, tc.eager, c.raw != nil, tc.late)
+		if c.late != tc.late {
+			t.Fatalf("GOMAXPROCS=%d, EagerReads %v: a connection reads late: %v; want %v", tc.procs, tc.eager, c.late, tc.late)
 		}
 	}
 }
