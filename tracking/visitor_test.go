@@ -3,6 +3,7 @@ package tracking
 import (
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"net/netip"
 	"testing"
 )
@@ -56,6 +57,32 @@ func TestSipHash128Vectors(t *testing.T) {
 func visitorOf(key string, ip, ua string) string {
 	k := deriveVisitorKeys([]byte(key))
 	return string(appendVisitor(nil, &k, netip.MustParseAddr(ip), uaDigest(&k, []byte(ua))))
+}
+
+// TestVisitorDigits: the visitor is the two SipHash words in hex, most
+// significant digit first, whatever their bits.
+func TestVisitorDigits(t *testing.T) {
+	k := deriveVisitorKeys([]byte("0123456789abcdef0123456789abcdef"))
+	addrs := []netip.Addr{{}, netip.MustParseAddr("0.0.0.0"), netip.MustParseAddr("203.0.113.7"), netip.MustParseAddr("2001:db8::1")}
+	for i := range 1000 {
+		ip := addrs[i%len(addrs)]
+		digest := [2]uint64{uint64(i) * 0x9e3779b97f4a7c15, ^uint64(i)}
+		var a [16]byte
+		if ip.IsValid() {
+			a = ip.Unmap().As16()
+		}
+		h0, h1 := sipHash128Words(k.visitor, binary.LittleEndian.Uint64(a[0:8]), binary.LittleEndian.Uint64(a[8:16]), digest[0], digest[1])
+		if got, want := string(appendVisitor([]byte("x"), &k, ip, digest)), fmt.Sprintf("x%016x%016x", h0, h1); got != want {
+			t.Fatalf("visitor of %v, %x: %s; want %s", ip, digest, got, want)
+		}
+	}
+	for _, v := range []uint32{0, 0xffffffff, 0x01234567, 0x89abcdef, 0xa0b0c0d0, 0x9f9f9f9f} {
+		var b [8]byte
+		binary.BigEndian.PutUint64(b[:], hex8(v))
+		if got, want := string(b[:]), fmt.Sprintf("%08x", v); got != want {
+			t.Fatalf("hex8(%#x) = %s; want %s", v, got, want)
+		}
+	}
 }
 
 func TestVisitor(t *testing.T) {
