@@ -16,7 +16,7 @@ import (
 // calls through the runtime's poller (syscall.RawConn): the poller still
 // parks the goroutine while the socket is not ready and enforces the
 // deadlines, and Close still waits for a call in progress, but the calls
-// are raw system calls (rawio_syscall.go). The socket is non-blocking, so neither call can
+// are raw system calls on Linux (rawio_syscall.go). The socket is non-blocking, so neither call can
 // block: it returns at once with what it did or EAGAIN. A raw system call
 // skips the runtime's bookkeeping for one that might block (entering and
 // leaving the syscall state, about 35 ns each on the edge's core, two per
@@ -95,6 +95,9 @@ func (c *deadlineConn) readSyscall(fd uintptr) bool {
 	}
 }
 
+// maxRawWrite is the most one write(2) is given (responses are far smaller).
+const maxRawWrite = 64 << 10
+
 // write writes all of b as net.Conn.Write does: it returns len(b), or fewer
 // bytes and a *net.OpError (a deadline, a closed connection, the peer's
 // reset).
@@ -112,6 +115,8 @@ func (c *deadlineConn) write(b []byte) (int, error) {
 	switch {
 	case err != nil:
 		return n, c.opError("write", err)
+	case werr == io.ErrUnexpectedEOF:
+		return n, c.opError("write", werr)
 	case werr != nil:
 		return n, c.opError("write", os.NewSyscallError("write", werr))
 	}
@@ -123,9 +128,15 @@ func (c *deadlineConn) write(b []byte) (int, error) {
 // is writable.
 func (c *deadlineConn) writeSyscall(fd uintptr) bool {
 	for c.wn < len(c.wb) {
-		n, errno := sysWrite(fd, c.wb[c.wn:])
+		// At most maxRawWrite per call: a raw call holds its P, and a large
+		// write to loopback copies all of it at once.
+		n, errno := sysWrite(fd, c.wb[c.wn:min(len(c.wb), c.wn+maxRawWrite)])
 		switch errno {
 		case 0:
+			if n == 0 {
+				c.werr = io.ErrUnexpectedEOF // as poll.FD.Write
+				return true
+			}
 			c.wn += n
 		case syscall.EINTR:
 		case syscall.EAGAIN:
