@@ -104,13 +104,13 @@ type deadlineConn struct {
 	writeFD   func(fd uintptr) bool // writeSyscall, bound once
 	wb        []byte                // writeSyscall's buffer,
 	wn        int                   // the bytes of it written
-	werr      error                 // and its error
+	werr      error                 // and its error (an *os.SyscallError, or io.ErrUnexpectedEOF)
 	drained   bool                  // the last read left the socket empty
 	await     bool                  // readSyscall's next call waits for the poller instead of reading
 	parked    bool                  // the last read waited on the poller without reading first
 	rb        []byte                // readSyscall's buffer,
 	rn        int                   // its count
-	rerr      error                 // and its error
+	rerr      error                 // and its error (an *os.SyscallError)
 	readCalls int                   // read(2) calls, for tests
 	expired   int                   // late reads that reached lateReadBound, for tests
 	// lateMissed counts the requests a late read found waiting once it

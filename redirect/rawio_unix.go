@@ -16,8 +16,9 @@ import (
 // calls through the runtime's poller (syscall.RawConn): the poller still
 // parks the goroutine while the socket is not ready and enforces the
 // deadlines, and Close still waits for a call in progress, but the calls
-// are raw system calls on Linux (rawio_syscall.go). The socket is non-blocking, so neither call can
-// block: it returns at once with what it did or EAGAIN. A raw system call
+// are raw system calls on Linux (rawio_syscall.go; elsewhere the standard
+// library's, rawio_syscall_std.go). The socket is non-blocking, so neither
+// call can block: it returns at once with what it did or EAGAIN. A raw system call
 // skips the runtime's bookkeeping for one that might block (entering and
 // leaving the syscall state, about 35 ns each on the edge's core, two per
 // keep-alive request; bench/RESULTS.md), and, with one P, a hand-off of
@@ -62,7 +63,7 @@ func (c *deadlineConn) read(b []byte, late bool) (int, error) {
 	case err != nil:
 		return 0, c.opError("read", err)
 	case rerr != nil:
-		return 0, c.opError("read", os.NewSyscallError("read", rerr))
+		return 0, c.opError("read", rerr)
 	case n == 0:
 		return 0, io.EOF
 	}
@@ -89,7 +90,7 @@ func (c *deadlineConn) readSyscall(fd uintptr) bool {
 		case syscall.EAGAIN:
 			return false
 		default:
-			c.rerr = errno
+			c.rerr = os.NewSyscallError("read", errno)
 			return true
 		}
 	}
@@ -115,10 +116,8 @@ func (c *deadlineConn) write(b []byte) (int, error) {
 	switch {
 	case err != nil:
 		return n, c.opError("write", err)
-	case werr == io.ErrUnexpectedEOF:
-		return n, c.opError("write", werr)
 	case werr != nil:
-		return n, c.opError("write", os.NewSyscallError("write", werr))
+		return n, c.opError("write", werr)
 	}
 	return n, nil
 }
@@ -142,7 +141,7 @@ func (c *deadlineConn) writeSyscall(fd uintptr) bool {
 		case syscall.EAGAIN:
 			return false
 		default:
-			c.werr = errno
+			c.werr = os.NewSyscallError("write", errno)
 			return true
 		}
 	}

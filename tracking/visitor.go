@@ -47,7 +47,8 @@ func appendVisitor(dst []byte, k *visitorKeys, ip netip.Addr, uaDigest [2]uint64
 // hex8 returns the 8 lowercase hex digits of v, most significant first, as
 // the bytes of a big-endian word: each nibble is spread into a byte of its
 // own, then all eight become digits at once (0-9 add '0', 10-15 add 'a'-10).
-// A quarter of the time of a digit-by-digit table lookup.
+// BenchmarkClassifyNoUA 164-189 -> 132-135 ns against a digit-by-digit
+// table lookup.
 func hex8(v uint32) uint64 {
 	x := uint64(v)
 	x = (x | x<<16) & 0x0000ffff0000ffff
