@@ -2,7 +2,10 @@ package redirect
 
 import (
 	"bufio"
+	"fmt"
+	"math/rand/v2"
 	"net"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -81,22 +84,43 @@ func BenchmarkHandlerHitWithEvent(b *testing.B) {
 // proxy: with X-Forwarded-For (one line, as a CDN sends it), and without.
 func BenchmarkClientIP(b *testing.B) {
 	h := clientIPHandler(b, "127.0.0.1", fasthttp.HeaderXForwardedFor)
-	for _, bc := range []struct{ name, headers string }{
-		{"xff", "User-Agent: Mozilla/5.0\r\nReferer: https://t.co/\r\nX-Forwarded-For: 203.0.113.9\r\n"},
-		{"none", ""},
+	rng := rand.New(rand.NewPCG(1, 2))
+	var many []string
+	for range 1024 {
+		many = append(many, fmt.Sprintf("%d.%d.%d.%d", 1+rng.IntN(223), rng.IntN(256), rng.IntN(256), 1+rng.IntN(254)))
+	}
+	for _, bc := range []struct {
+		name string
+		xff  []string // one request per value; none: no header
+	}{
+		{"xff", []string{"203.0.113.9"}},
+		{"xff-many", many}, // a client address per request, as behind a CDN
+		{"none", nil},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			var req fasthttp.Request
-			if err := req.Read(bufio.NewReader(strings.NewReader("GET /x HTTP/1.1\r\nHost: e\r\n" + bc.headers + "\r\n"))); err != nil {
-				b.Fatal(err)
+			var ctxs []*fasthttp.RequestCtx
+			var want []netip.Addr
+			for i := 0; i == 0 || i < len(bc.xff); i++ {
+				headers := "User-Agent: Mozilla/5.0\r\nReferer: https://t.co/\r\n"
+				if bc.xff != nil {
+					headers += "X-Forwarded-For: " + bc.xff[i] + "\r\n"
+				}
+				req := new(fasthttp.Request)
+				if err := req.Read(bufio.NewReader(strings.NewReader("GET /x HTTP/1.1\r\nHost: e\r\n" + headers + "\r\n"))); err != nil {
+					b.Fatal(err)
+				}
+				ctx := new(fasthttp.RequestCtx)
+				ctx.Init(req, &net.TCPAddr{IP: net.ParseIP("127.0.0.1"), Port: 1234}, nil)
+				ctxs, want = append(ctxs, ctx), append(want, h.ClientIP(ctx))
 			}
-			var ctx fasthttp.RequestCtx
-			ctx.Init(&req, &net.TCPAddr{IP: net.ParseIP("127.0.0.1"), Port: 1234}, nil)
-			want := h.ClientIP(&ctx)
 			b.ReportAllocs()
+			i := 0
 			for b.Loop() {
-				if h.ClientIP(&ctx) != want {
+				if h.ClientIP(ctxs[i]) != want[i] {
 					b.Fatal("client IP changed")
+				}
+				if i++; i == len(ctxs) {
+					i = 0
 				}
 			}
 		})
