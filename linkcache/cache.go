@@ -75,12 +75,6 @@ func (s Status) String() string {
 
 const numShards = 64
 
-// slotBytes is the cache budget per index slot: an index holds one slot
-// per 512 bytes of MaxBytes, rounded up to a power of two (128 Ki slots,
-// 1 MiB, for the default 64 MiB), about twice the entries that fit, so
-// that few cached links share a slot.
-const slotBytes = 512
-
 // Cache is the in-process link cache in front of the Store: bounded memory,
 // a TTL backstop, negative caching, one Redis resolution per concurrent miss,
 // and invalidation over Redis pub/sub. Safe for concurrent use.
@@ -90,18 +84,7 @@ type Cache struct {
 	log    *zap.Logger
 	seed   maphash.Seed
 	shards [numShards]shard
-	// slots is a direct-mapped index in front of the shards' maps: the slot
-	// of a key's hash holds the entry of the key that last took it, or nil.
-	// A hit whose slot holds its entry reads the slot and the entry; a
-	// lookup through a shard reads its lock, the map's header, table and
-	// group, then the key, one after the other, and the link last served
-	// a thousand requests ago has none of them in the CPU's caches (perf,
-	// bench/RESULTS.md). A slot is filled under its entry's shard read lock
-	// and cleared (if it still holds the entry) when the entry leaves its
-	// map under the write lock, so it never holds an entry that left.
-	slots    []atomic.Pointer[entry]
-	slotMask uint64
-	gen      atomic.Uint64
+	gen    atomic.Uint64
 	// epoch counts invalidations; a lookup that overlapped one is not cached,
 	// so it cannot put back what the invalidation removed.
 	epoch  atomic.Uint64
@@ -128,7 +111,6 @@ type Cache struct {
 // hit reads come first.
 type entry struct {
 	key        string
-	hash       uint64 // maphash of key under the Cache's seed
 	t          *Target
 	hot        uintptr // of a known link: the bytes a hit reads from the key's start
 	expires    int64   // unix nanoseconds
@@ -139,71 +121,35 @@ type entry struct {
 	prev, next *entry
 }
 
-// linkEntry is the entry of a known link with its own copy of the Target.
-// The Target's buffer starts with the key's bytes, then the Location and the
-// click's fields, and it lies in the same allocation, right after the
-// linkEntry, when it fits one of the sizes below (inlineEntry). A redirect
-// of a link last served thousands of requests ago finds none of it in the
-// CPU's caches; with the map's slot, the key, the entry, the Target and its
-// buffer each in an allocation of its own, the edge waited for memory about
-// 600 ns per redirect (perf, bench/ab.sh with 1 000 links). With the buffer
-// inline, the address of everything a hit reads is known from the entry's
-// address alone, so its fetches all start at once (GetAt).
+// linkEntry is the entry of a known link with its own copy of the Target,
+// and the key's bytes at the start of the Target's buffer: a hit reads one
+// allocation and the buffer, with the key (which the map compares) just
+// before the Location and the click's fields. A redirect of a link last
+// served thousands of requests ago finds none of it in the CPU's caches;
+// with the map's slot, the key, the entry, the Target and its buffer each
+// in an allocation of its own, the edge waited for memory about 600 ns per
+// redirect (perf, bench/ab.sh with 1 000 links).
 type linkEntry struct {
 	entry
 	target Target
 }
 
-// inlineEntry is a linkEntry with its buffer after it. The sizes make
-// allocations of 768, 1024 and 1536 bytes, Go size classes.
-type inlineEntry[B inlineBuf] struct {
-	linkEntry
-	buf B
-}
-
-type inlineBuf interface {
-	[768 - linkEntryBytes]byte | [1024 - linkEntryBytes]byte | [1536 - linkEntryBytes]byte
-}
-
-const linkEntryBytes = unsafe.Sizeof(linkEntry{})
-
 // linkEntrySize is how much of a linkEntry a hit reads: all but the
 // Target's cold fields.
 const linkEntrySize = unsafe.Offsetof(linkEntry{}.target) + unsafe.Offsetof(Target{}.Code)
-
-// inlineHot is how much of an inline buffer GetAt asks for before it reads
-// the entry: the key, a Location and a ClickLink of usual length.
-const inlineHot = 384
 
 // newEntry returns the entry of key for t (nil: an unknown link).
 func newEntry(key string, t *Target) *entry {
 	if t == nil {
 		return &entry{key: key, size: int64(len(key)) + entryOverhead}
 	}
+	le := &linkEntry{target: Target{Passthrough: t.Passthrough}}
 	views := t.views()
 	parts := make([][]byte, len(views))
-	n := len(key)
 	for i, v := range views {
 		parts[i] = *v
-		n += len(*v)
 	}
-	var le *linkEntry
-	var buf []byte
-	switch {
-	case n <= 768-int(linkEntryBytes):
-		ie := new(inlineEntry[[768 - linkEntryBytes]byte])
-		le, buf = &ie.linkEntry, ie.buf[:0]
-	case n <= 1024-int(linkEntryBytes):
-		ie := new(inlineEntry[[1024 - linkEntryBytes]byte])
-		le, buf = &ie.linkEntry, ie.buf[:0]
-	case n <= 1536-int(linkEntryBytes):
-		ie := new(inlineEntry[[1536 - linkEntryBytes]byte])
-		le, buf = &ie.linkEntry, ie.buf[:0]
-	default:
-		le = new(linkEntry)
-	}
-	le.target.Passthrough = t.Passthrough
-	buf = le.target.pack(buf, []byte(key), parts)
+	buf := le.target.pack([]byte(key), parts)
 	le.key = unsafe.String(unsafe.SliceData(buf), len(key))
 	le.t = &le.target
 	le.hot = uintptr(len(key) + le.target.hot())
@@ -261,11 +207,6 @@ func NewCache(cfg CacheConfig) (*Cache, error) {
 	for i := range c.shards {
 		c.shards[i].m = make(map[string]*entry)
 	}
-	n := uint64(1)
-	for n < uint64(cfg.MaxBytes/slotBytes) {
-		n *= 2
-	}
-	c.slots, c.slotMask = make([]atomic.Pointer[entry], n), n-1
 	c.hits = c.metrics.NewCounter(`clickedge_cache_requests_total{result="hit"}`)
 	c.stales = c.metrics.NewCounter(`clickedge_cache_requests_total{result="stale"}`)
 	c.misses = c.metrics.NewCounter(`clickedge_cache_requests_total{result="miss"}`)
@@ -314,11 +255,6 @@ func (c *Cache) shard(key []byte) *shard {
 	return &c.shards[maphash.Bytes(c.seed, key)%numShards]
 }
 
-// slot returns the index slot of a key's hash: bits the shard does not use.
-func (c *Cache) slot(hash uint64) *atomic.Pointer[entry] {
-	return &c.slots[(hash/numShards)&c.slotMask]
-}
-
 // Get returns the target of key (see Store.Resolve for the key forms). A cached
 // key costs no allocation and no I/O; a stale one is served at once and
 // refreshed in the background. A miss waits for at most LookupTimeout. The
@@ -329,31 +265,18 @@ func (c *Cache) Get(key []byte) (*Target, Status) { return c.GetAt(key, time.Now
 // a cached entry is fresh: a server that read the clock for the request
 // saves a clock read per lookup.
 func (c *Cache) GetAt(key []byte, now time.Time) (*Target, Status) {
-	hash := maphash.Bytes(c.seed, key)
-	slot := c.slot(hash)
-	e := slot.Load()
+	s := c.shard(key)
+	s.mu.RLock()
+	e := s.m[string(key)]
+	s.mu.RUnlock()
 	if e != nil {
-		prefetchLink(e)
-	}
-	if e == nil || e.hash != hash || e.key != string(key) {
-		s := &c.shards[hash%numShards]
-		s.mu.RLock()
-		if e = s.m[string(key)]; e != nil {
-			slot.Store(e)
-		}
-		s.mu.RUnlock()
-		if e != nil {
-			prefetchLink(e)
-		}
-	}
-	if e != nil && e.hot > 0 {
-		// The bytes prefetchLink could not know of: a buffer that is not
-		// inline, or longer than it asked for.
-		if !e.inline() || e.hot > inlineHot {
+		// The map's key compare has brought the buffer's first line; ask
+		// for the rest of what the redirect reads at once, so that its
+		// misses overlap instead of following one another.
+		prefetch.Range(unsafe.Pointer(e), linkEntrySize)
+		if e.hot > 0 {
 			prefetch.Range(unsafe.Pointer(unsafe.StringData(e.key)), e.hot)
 		}
-	}
-	if e != nil {
 		fresh := c.isFresh(e, c.clock(now))
 		if !e.ref.Load() {
 			e.ref.Store(true)
@@ -379,22 +302,6 @@ func (c *Cache) GetAt(key []byte, now time.Time) (*Target, Status) {
 	}
 	c.misses.Inc()
 	return c.resolve(string(key))
-}
-
-// inline reports whether e's key, and the buffer it starts, lie right
-// after the linkEntry of e (an inlineEntry).
-func (e *entry) inline() bool {
-	return uintptr(unsafe.Pointer(unsafe.StringData(e.key))) == uintptr(unsafe.Pointer(e))+linkEntryBytes
-}
-
-// prefetchLink asks for what a hit on e reads, as far as e's address tells,
-// before anything of e is read, so that the fetches overlap: the entry and
-// the first inlineHot bytes of an inline buffer. For an entry whose buffer
-// is not inline, or an unknown link's, the second range is memory it does
-// not use, which a prefetch may name.
-func prefetchLink(e *entry) {
-	prefetch.Range(unsafe.Pointer(e), linkEntrySize)
-	prefetch.RangeAt(unsafe.Pointer(e), linkEntryBytes, inlineHot)
 }
 
 // resolve looks key up in Redis, once for all concurrent callers.
@@ -483,9 +390,8 @@ func (c *Cache) refreshLoop() {
 // It does nothing when an invalidation arrived since epoch was read.
 func (c *Cache) insert(key string, t *Target, gen, epoch uint64, ttl time.Duration) {
 	e := newEntry(key, t)
-	e.hash = maphash.String(c.seed, key)
 	e.gen, e.expires = gen, c.now()+int64(ttl)
-	s := &c.shards[e.hash%numShards]
+	s := c.shard([]byte(key))
 	max := c.cfg.MaxBytes / numShards
 	s.mu.Lock()
 	if c.epoch.Load() != epoch {
@@ -493,7 +399,7 @@ func (c *Cache) insert(key string, t *Target, gen, epoch uint64, ttl time.Durati
 		return
 	}
 	if old := s.m[key]; old != nil {
-		c.unlink(s, old)
+		s.unlink(old)
 	}
 	s.m[e.key] = e // e.key: the key's bytes in e's buffer, which a hit then reads
 	s.pushBack(e)
@@ -502,18 +408,19 @@ func (c *Cache) insert(key string, t *Target, gen, epoch uint64, ttl time.Durati
 		h := s.head
 		if h.ref.Load() {
 			h.ref.Store(false)
-			s.remove(h)
+			s.unlink(h)
+			s.m[h.key] = h
 			s.pushBack(h)
 			continue
 		}
-		c.unlink(s, h)
+		s.unlink(h)
 		evicted++
 	}
 	s.mu.Unlock()
 	c.evictions.Add(evicted)
 }
 
-// pushBack appends e to the list and its accounting; the caller holds mu
+// pushBack appends e to the list and the map accounting; the caller holds mu
 // and has put e in the map.
 func (s *shard) pushBack(e *entry) {
 	e.prev, e.next = s.tail, nil
@@ -526,18 +433,8 @@ func (s *shard) pushBack(e *entry) {
 	s.bytes += e.size
 }
 
-// unlink removes e from s's list and map, and from its index slot; the
-// caller holds s.mu.
-func (c *Cache) unlink(s *shard, e *entry) {
-	s.remove(e)
-	if s.m[e.key] == e {
-		delete(s.m, e.key)
-	}
-	c.slot(e.hash).CompareAndSwap(e, nil)
-}
-
-// remove takes e out of the list and its accounting; the caller holds mu.
-func (s *shard) remove(e *entry) {
+// unlink removes e from the list and the map; the caller holds mu.
+func (s *shard) unlink(e *entry) {
 	if e.prev != nil {
 		e.prev.next = e.next
 	} else {
@@ -550,6 +447,9 @@ func (s *shard) remove(e *entry) {
 	}
 	e.prev, e.next = nil, nil
 	s.bytes -= e.size
+	if s.m[e.key] == e {
+		delete(s.m, e.key)
+	}
 }
 
 // Invalidate applies one invalidation message: "c <code>" drops a short code,
@@ -566,7 +466,7 @@ func (c *Cache) Invalidate(msg string) {
 		s := c.shard([]byte(key))
 		s.mu.Lock()
 		if e := s.m[key]; e != nil {
-			c.unlink(s, e)
+			s.unlink(e)
 		}
 		s.mu.Unlock()
 	case strings.HasPrefix(msg, "p "):
@@ -577,7 +477,7 @@ func (c *Cache) Invalidate(msg string) {
 			for e := s.head; e != nil; {
 				next := e.next
 				if e.t != nil && string(e.t.Program) == program || e.t == nil && strings.HasPrefix(e.key, "c/") && strings.HasSuffix(e.key, "/"+program) {
-					c.unlink(s, e)
+					s.unlink(e)
 				}
 				e = next
 			}

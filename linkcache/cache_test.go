@@ -3,11 +3,9 @@ package linkcache
 import (
 	"context"
 	"fmt"
-	"hash/maphash"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -231,87 +229,6 @@ func TestCacheBoundedMemory(t *testing.T) {
 	}
 	if got := c.evictions.Get(); got == 0 {
 		t.Fatalf("unexpected evictions; got 0; want > 0")
-	}
-}
-
-// TestCacheIndexSharedSlot: keys whose hashes share an index slot take it
-// in turn and each still resolves to its own target; an entry that leaves
-// its map (replaced, invalidated, evicted) leaves its slot too.
-func TestCacheIndexSharedSlot(t *testing.T) {
-	srv := redistest.Start(t)
-	s := newTestStore(t, srv.Addr)
-	c := newTestCache(t, s, CacheConfig{MaxBytes: numShards * 1024, TTL: time.Hour})
-	prog := &Program{Marketplace: "US", ASIN: "B000000001"}
-	mk := func(code, tag string) *Target {
-		tg, err := NewTarget(&Resolution{Code: code, Level: LevelProgram, Program: "p", Partner: "r", Prog: prog,
-			Partnership: &Partnership{Attribution: Attribution{Tag: tag}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tg
-	}
-	// Two codes in different shards with one slot (the birthday bound
-	// makes a pair among a few hundred codes near certain).
-	slotOf := map[*atomic.Pointer[entry]]string{}
-	var a, b string
-	for i := 0; a == ""; i++ {
-		code := fmt.Sprintf("k%d", i)
-		h := maphash.String(c.seed, code)
-		if other, ok := slotOf[c.slot(h)]; ok && maphash.String(c.seed, other)%numShards != h%numShards {
-			a, b = other, code
-		}
-		slotOf[c.slot(h)] = code
-	}
-	c.insert(a, mk(a, "a-20"), 0, c.epoch.Load(), time.Hour)
-	c.insert(b, mk(b, "b-20"), 0, c.epoch.Load(), time.Hour)
-	slot := c.slot(maphash.String(c.seed, a))
-	tags := map[string]string{a: "a-20", b: "b-20"}
-	for i := range 4 {
-		for _, k := range []string{a, b} {
-			loc, st := get(c, k)
-			if want := "https://www.amazon.com/dp/B000000001?tag=" + tags[k]; st != Hit || loc != want {
-				t.Fatalf("unexpected Get #%d of %q; got %q %s; want %q hit", i, k, loc, st, want)
-			}
-			if e := slot.Load(); e == nil || e.key != k {
-				t.Fatalf("the shared slot does not hold %q after its Get", k)
-			}
-		}
-	}
-	// Replaced: the new target, never the old one.
-	c.insert(b, mk(b, "b2-20"), 0, c.epoch.Load(), time.Hour)
-	if slot.Load() != nil {
-		t.Fatalf("the slot still holds the replaced entry")
-	}
-	if loc, st := get(c, b); st != Hit || loc != "https://www.amazon.com/dp/B000000001?tag=b2-20" {
-		t.Fatalf("unexpected Get of a replaced link; got %q %s", loc, st)
-	}
-	// Invalidated: looked up again (Redis knows neither code).
-	c.Invalidate("c " + b)
-	if slot.Load() != nil {
-		t.Fatalf("the slot still holds the invalidated entry")
-	}
-	if _, st := get(c, b); st != NotFound {
-		t.Fatalf("unexpected Get of an invalidated link; got %s; want not_found", st)
-	}
-	// Evicted: a shard gets 1 KiB here, so filling a's shard evicts a.
-	get(c, a)
-	sa := &c.shards[maphash.String(c.seed, a)%numShards]
-	for i := 0; ; i++ {
-		sa.mu.RLock()
-		_, still := sa.m[a]
-		sa.mu.RUnlock()
-		if !still {
-			break
-		}
-		if i == 1e6 {
-			t.Fatalf("a was not evicted")
-		}
-		if code := fmt.Sprintf("f%d", i); maphash.String(c.seed, code)%numShards == maphash.String(c.seed, a)%numShards {
-			c.insert(code, mk(code, "f-20"), 0, c.epoch.Load(), time.Hour)
-		}
-	}
-	if e := slot.Load(); e != nil && e.key == a {
-		t.Fatalf("the slot still holds the evicted entry")
 	}
 }
 

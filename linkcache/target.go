@@ -87,24 +87,20 @@ func NewTarget(r *Resolution) (*Target, error) {
 	fields := [][]byte{[]byte(r.Code), []byte(r.Level), []byte(r.Program), []byte(r.Partner), []byte(r.Ad), []byte(asin), []byte(r.Prog.Marketplace)}
 	link := tracking.AppendLinkJSON(nil, fields[0], fields[1], fields[2], fields[3], fields[4], fields[5], fields[6])
 	key := tracking.AppendClickKey(nil, fields[2], fields[3])
-	t.pack(nil, nil, append([][]byte{loc, link, key}, fields...))
+	t.pack(nil, append([][]byte{loc, link, key}, fields...))
 	return t, nil
 }
 
 // pack points t's byte fields, in the order of views (Location, ClickLink,
 // ClickKey, Code, Level, Program, Partner, Ad, ASIN, Marketplace), at copies
-// in one buffer after prefix, and sets t's size. The buffer is dst when its
-// capacity holds them all, else a new one. It returns the buffer.
-func (t *Target) pack(dst, prefix []byte, parts [][]byte) []byte {
+// in one new buffer after prefix, and sets t's size. It returns the buffer.
+func (t *Target) pack(prefix []byte, parts [][]byte) []byte {
 	to := t.views()
 	n := len(prefix)
 	for _, p := range parts {
 		n += len(p)
 	}
-	if cap(dst) < n {
-		dst = make([]byte, 0, n)
-	}
-	buf := append(dst[:0], prefix...)
+	buf := append(make([]byte, 0, n), prefix...)
 	for i, p := range parts {
 		start := len(buf)
 		buf = append(buf, p...)

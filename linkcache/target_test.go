@@ -2,7 +2,6 @@ package linkcache
 
 import (
 	"net/url"
-	"strings"
 	"testing"
 	"unsafe"
 
@@ -26,11 +25,10 @@ func TestNewTarget(t *testing.T) {
 		}
 		checkTarget(t, tg, &r, wantLoc, wantASIN)
 		// The cache's copy: the same fields, after the key's bytes in one
-		// buffer, with the bytes a redirect reads back to back; the buffer
-		// right after the entry when it fits an inline size.
+		// buffer, with the bytes a redirect reads back to back.
 		key := "c/" + r.Partner + "/" + r.Code
 		e := newEntry(key, tg)
-		if e.key != key || e.t == tg || e.t.Size() < tg.Size()+len(key) {
+		if e.key != key || e.t == tg || e.t.Size() != tg.Size()+len(key) {
 			t.Fatalf("unexpected cache entry: key %q, a copy %v, size %d (original %d)", e.key, e.t != tg, e.t.Size(), tg.Size())
 		}
 		checkTarget(t, e.t, &r, wantLoc, wantASIN)
@@ -40,9 +38,6 @@ func TestNewTarget(t *testing.T) {
 			unsafe.Pointer(unsafe.SliceData(e.t.ClickKey)) != at(len(key)+len(tg.Location)+len(tg.ClickLink)) ||
 			e.hot != uintptr(len(key)+len(tg.Location)+len(tg.ClickLink)+len(tg.ClickKey)) {
 			t.Fatalf("the key, Location, ClickLink and ClickKey are not back to back in %d bytes", e.hot)
-		}
-		if fits := tg.Size()-208+len(key) <= 1536-int(linkEntryBytes); e.inline() != fits {
-			t.Fatalf("the buffer of %d bytes is inline: %v", tg.Size()-208+len(key), e.inline())
 		}
 	}
 	f(Resolution{Code: "x", Level: LevelProgram, Program: "p", Partner: "r", Prog: us, Partnership: assoc},
@@ -57,12 +52,6 @@ func TestNewTarget(t *testing.T) {
 		"https://www.amazon.com/dp/B000000002?maas=maas_adg_api_1&ref_=aa_maas&tag=maas&aa_campaignid=c1&aa_adgroupid=g1&aa_creativeid=r1", "B000000002")
 	f(Resolution{Level: LevelAd, Program: "p", Partner: "r", Ad: "a", Prog: uk, Partnership: assoc, AdDef: storeAd},
 		"https://www.amazon.co.uk/stores/page/SPRING?tag=name-20&linkCode=ll1&ascsubtag=post%2042%26x%3Dy", "")
-	// Buffers of each inline size, and one too long for any.
-	for _, n := range []int{300, 550, 1000, 1200} {
-		sub := strings.Repeat("s", n)
-		f(Resolution{Code: "x", Level: LevelProgram, Program: "p", Partner: "r", Prog: us, Partnership: &Partnership{Attribution: Attribution{Tag: "t-20", AscSubtag: sub}}},
-			"https://www.amazon.com/dp/B000000001?tag=t-20&ascsubtag="+sub, "B000000001")
-	}
 }
 
 func TestNewTargetRefusesBadStoredParts(t *testing.T) {

@@ -14,10 +14,3 @@ import "unsafe"
 //
 //go:noescape
 func Range(p unsafe.Pointer, n uintptr)
-
-// RangeAt is Range of the n bytes off bytes past p (n > 0). They may lie
-// outside p's allocation: the address is never made a Go pointer, so a
-// caller can name the memory an object is expected to be followed by.
-//
-//go:noescape
-func RangeAt(p unsafe.Pointer, off, n uintptr)

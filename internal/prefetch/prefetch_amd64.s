@@ -12,17 +12,3 @@ loop:
 	CMPQ AX, CX
 	JB   loop
 	RET
-
-// func RangeAt(p unsafe.Pointer, off, n uintptr)
-TEXT ·RangeAt(SB), NOSPLIT, $0-24
-	MOVQ p+0(FP), AX
-	ADDQ off+8(FP), AX
-	MOVQ n+16(FP), CX
-	LEAQ (AX)(CX*1), CX
-	ANDQ $~63, AX
-loopAt:
-	PREFETCHT0 (AX)
-	ADDQ $64, AX
-	CMPQ AX, CX
-	JB   loopAt
-	RET

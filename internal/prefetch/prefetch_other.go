@@ -8,6 +8,3 @@ import "unsafe"
 
 // Range does nothing on this architecture.
 func Range(p unsafe.Pointer, n uintptr) {}
-
-// RangeAt does nothing on this architecture.
-func RangeAt(p unsafe.Pointer, off, n uintptr) {}
