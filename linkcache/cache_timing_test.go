@@ -9,29 +9,39 @@ import (
 	"github.com/clickedge/clickedge/linkcache/redistest"
 )
 
-// BenchmarkCacheGetHit measures a cached lookup: shard hash, read lock, map
-// lookup without allocation, freshness check.
-func BenchmarkCacheGetHit(b *testing.B) {
+// benchCache returns a cache with maxBytes (0: the default) holding n
+// program-level links, with their keys: code<i>, attribution ps.
+func benchCache(b *testing.B, maxBytes int64, n int, ps *Partnership) (*Cache, [][]byte) {
+	b.Helper()
 	srv := redistest.Start(b)
 	s, err := NewStore(StoreConfig{Addr: srv.Addr})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer s.Close()
-	c, err := NewCache(CacheConfig{Store: s, TTL: time.Hour})
+	b.Cleanup(func() { s.Close() })
+	c, err := NewCache(CacheConfig{Store: s, TTL: time.Hour, MaxBytes: maxBytes})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer c.Close()
+	b.Cleanup(c.Close)
 	prog := &Program{Marketplace: "US", ASIN: "B000000001"}
-	ps := &Partnership{Attribution: Attribution{Tag: "t-20"}}
-	keys := make([][]byte, 10000)
+	keys := make([][]byte, n)
 	for i := range keys {
-		code := fmt.Sprintf("code%05d", i)
-		t, _ := NewTarget(&Resolution{Code: code, Level: LevelProgram, Program: "p", Partner: "r", Prog: prog, Partnership: ps})
+		code := fmt.Sprintf("code%06d", i)
+		t, err := NewTarget(&Resolution{Code: code, Level: LevelProgram, Program: "p", Partner: "r", Prog: prog, Partnership: ps})
+		if err != nil {
+			b.Fatal(err)
+		}
 		c.insert(code, t, 0, c.epoch.Load(), time.Hour)
 		keys[i] = []byte(code)
 	}
+	return c, keys
+}
+
+// BenchmarkCacheGetHit measures a cached lookup: shard hash, read lock, map
+// lookup without allocation, freshness check.
+func BenchmarkCacheGetHit(b *testing.B) {
+	c, keys := benchCache(b, 0, 10000, &Partnership{Attribution: Attribution{Tag: "t-20"}})
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		i := 0
@@ -50,26 +60,7 @@ func BenchmarkCacheGetHit(b *testing.B) {
 // edge a request's kernel work empties the core's caches between the hits
 // of all but the hottest links.
 func BenchmarkCacheGetCold(b *testing.B) {
-	srv := redistest.Start(b)
-	s, err := NewStore(StoreConfig{Addr: srv.Addr})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	c, err := NewCache(CacheConfig{Store: s, TTL: time.Hour, MaxBytes: 1 << 30})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
-	prog := &Program{Marketplace: "US", ASIN: "B000000001"}
-	ps := &Partnership{Attribution: Attribution{Tag: "partner-20", LinkCode: "ll1", AscSubtag: "newsletter"}}
-	keys := make([][]byte, 200_000)
-	for i := range keys {
-		code := fmt.Sprintf("spring-%06d", i)
-		t, _ := NewTarget(&Resolution{Code: code, Level: LevelProgram, Program: "spring", Partner: "partner", Prog: prog, Partnership: ps})
-		c.insert(code, t, 0, c.epoch.Load(), time.Hour)
-		keys[i] = []byte(code)
-	}
+	c, keys := benchCache(b, 1<<30, 200_000, &Partnership{Attribution: Attribution{Tag: "partner-20", LinkCode: "ll1", AscSubtag: "newsletter"}})
 	rng := rand.New(rand.NewPCG(1, 2))
 	order := make([]int32, 1<<16)
 	for i := range order {
