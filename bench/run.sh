@@ -183,6 +183,8 @@ pause_rollup
 
 # median: the median of the numbers on stdin.
 median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+# rounds "N N ...": the rounds' req/s as the report lists them, "N, N, ...".
+rounds() { echo "$1" | awk '{for (k = 1; k <= NF; k++) printf "%s%.0f", (k > 1 ? ", " : ""), $k}'; }
 # rps FILE: the req/s of a clickbench JSON result.
 rps() { awk '/"rps"/ {gsub(/,/, "", $2); print $2; exit}' "$1"; }
 # ratios RPS MED ROUNDS: a line per target after the edge with the ratio of
@@ -223,7 +225,7 @@ for i in "${!URLS[@]}"; do
 		if awk -v a="${CLOSED_RPS[$r,$i]}" -v b="${CLOSED_RPS[$best,$i]}" -v m="${CLOSED_MED[i]}" 'BEGIN {d = a - m; e = b - m; exit !((d < 0 ? -d : d) < (e < 0 ? -e : e))}'; then best=$r; fi
 	done
 	cp "$OUT/closed-$best-$i.json" "$OUT/closed-$i.json"
-	CLOSED_ROWS+=("| ${NAMES[i]} | $(echo "$all" | awk '{for (k = 1; k <= NF; k++) printf "%s%.0f", (k > 1 ? ", " : ""), $k}') | $(printf '%.0f' "${CLOSED_MED[i]}") |")
+	CLOSED_ROWS+=("| ${NAMES[i]} | $(rounds "$all") | $(printf '%.0f' "${CLOSED_MED[i]}") |")
 done
 # Through a file, so that set -e stops the script if ratios fails.
 ratios CLOSED_RPS CLOSED_MED "$CLOSED_ROUNDS" >"$WORK/ratios"
@@ -252,7 +254,7 @@ if [ "$SKIP_WRK" = 0 ] && command -v wrk >/dev/null; then
 			lats+="${lats:+, }$(awk '/^ +50%/ {p50 = $2} /^ +99%/ {p99 = $2} END {print p50 "/" p99}' "$OUT/wrk-$r-$i.txt")"
 		done
 		WRK_MED[i]=$(echo "$all" | median)
-		WRK_ROWS+=("| ${NAMES[i]} | $(echo "$all" | awk '{for (k = 1; k <= NF; k++) printf "%s%.0f", (k > 1 ? ", " : ""), $k}') | $(printf '%.0f' "${WRK_MED[i]}") | $lats |")
+		WRK_ROWS+=("| ${NAMES[i]} | $(rounds "$all") | $(printf '%.0f' "${WRK_MED[i]}") | $lats |")
 	done
 	ratios WRK_RPS WRK_MED "$WRK_ROUNDS" >"$WORK/ratios"
 	mapfile -t WRK_RATIOS <"$WORK/ratios"

@@ -81,7 +81,9 @@ func BenchmarkHandlerHitWithEvent(b *testing.B) {
 }
 
 // BenchmarkClientIP is the client address of a request from a trusted
-// proxy: with X-Forwarded-For (one line, as a CDN sends it), and without.
+// proxy: with X-Forwarded-For (one line, as a CDN sends it) naming one
+// client for every request (xff) or a client per request (xff-many), and
+// without the header.
 func BenchmarkClientIP(b *testing.B) {
 	h := clientIPHandler(b, "127.0.0.1", fasthttp.HeaderXForwardedFor)
 	rng := rand.New(rand.NewPCG(1, 2))

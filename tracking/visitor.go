@@ -29,19 +29,25 @@ func deriveVisitorKeys(key []byte) visitorKeys {
 // address (IPv4 in IPv4-mapped form, zone dropped) and the keyed digest of
 // its user agent. Without the key the hash cannot be linked to an address.
 func appendVisitor(dst []byte, k *visitorKeys, ip netip.Addr, uaDigest [2]uint64) []byte {
-	var a [16]byte
-	if ip.IsValid() {
-		a = ip.Unmap().As16()
-	}
-	h0, h1 := sipHash128Words(k.visitor,
-		binary.LittleEndian.Uint64(a[0:8]), binary.LittleEndian.Uint64(a[8:16]),
-		uaDigest[0], uaDigest[1])
+	h0, h1 := visitorWords(k, ip, uaDigest)
 	var out [32]byte
 	binary.BigEndian.PutUint64(out[0:], hex8(uint32(h0>>32)))
 	binary.BigEndian.PutUint64(out[8:], hex8(uint32(h0)))
 	binary.BigEndian.PutUint64(out[16:], hex8(uint32(h1>>32)))
 	binary.BigEndian.PutUint64(out[24:], hex8(uint32(h1)))
 	return append(dst, out[:]...)
+}
+
+// visitorWords is the visitor hash of appendVisitor as two words, the first
+// written first.
+func visitorWords(k *visitorKeys, ip netip.Addr, uaDigest [2]uint64) (uint64, uint64) {
+	var a [16]byte
+	if ip.IsValid() {
+		a = ip.Unmap().As16()
+	}
+	return sipHash128Words(k.visitor,
+		binary.LittleEndian.Uint64(a[0:8]), binary.LittleEndian.Uint64(a[8:16]),
+		uaDigest[0], uaDigest[1])
 }
 
 // hex8 returns the 8 lowercase hex digits of v, most significant first, as

@@ -67,11 +67,7 @@ func TestVisitorDigits(t *testing.T) {
 	for i := range 1000 {
 		ip := addrs[i%len(addrs)]
 		digest := [2]uint64{uint64(i) * 0x9e3779b97f4a7c15, ^uint64(i)}
-		var a [16]byte
-		if ip.IsValid() {
-			a = ip.Unmap().As16()
-		}
-		h0, h1 := sipHash128Words(k.visitor, binary.LittleEndian.Uint64(a[0:8]), binary.LittleEndian.Uint64(a[8:16]), digest[0], digest[1])
+		h0, h1 := visitorWords(&k, ip, digest)
 		if got, want := string(appendVisitor([]byte("x"), &k, ip, digest)), fmt.Sprintf("x%016x%016x", h0, h1); got != want {
 			t.Fatalf("visitor of %v, %x: %s; want %s", ip, digest, got, want)
 		}
