@@ -54,19 +54,36 @@ func (h *Handler) trusted(a netip.Addr) bool {
 // trusted proxy. A malformed X-Forwarded-For entry stops the walk at the last
 // trusted hop, so a client cannot inject an address past a proxy.
 func (h *Handler) ClientIP(ctx *fasthttp.RequestCtx) netip.Addr {
-	peer := peerAddr(ctx)
-	if len(h.trustedProxies) == 0 || !h.trusted(peer) {
-		return peer
-	}
 	// Most requests carry the header once or not at all: a look-up by
 	// the canonical name finds out without normalizing the name per
-	// request, and only a header that is present (even empty: the value
-	// is then an empty slice, not nil; TestClientIPHeaderName) is
+	// request (an empty header is an empty slice, not nil;
+	// TestClientIPHeaderName), and only a header that is present is
 	// collected in full.
-	if ctx.Request.Header.PeekCanonical(h.clientIPKey) == nil {
+	lines := 0
+	if ctx.Request.Header.PeekCanonical(h.clientIPKey) != nil {
+		lines = manyLines
+	}
+	return h.clientIP(ctx, nil, lines)
+}
+
+// clientIP is ClientIP given how many lines of the client-IP header the
+// request has (0, 1 or manyLines) and, when it has one, that line; with
+// manyLines, it collects them all.
+func (h *Handler) clientIP(ctx *fasthttp.RequestCtx, first []byte, lines int) netip.Addr {
+	peer := peerAddr(ctx)
+	if len(h.trustedProxies) == 0 || lines == 0 || !h.trusted(peer) {
 		return peer
 	}
-	hops := ctx.Request.Header.PeekAll(h.clientIPHeader)
+	if lines == 1 {
+		return h.walkHops(peer, first)
+	}
+	return h.walkHops(peer, ctx.Request.Header.PeekAll(h.clientIPHeader)...)
+}
+
+// walkHops walks the client-IP header's lines from the right, from a trusted
+// peer, and returns the first hop that is not a trusted proxy, or the last
+// trusted one.
+func (h *Handler) walkHops(peer netip.Addr, hops ...[]byte) netip.Addr {
 	last := peer
 	for i := len(hops) - 1; i >= 0; i-- {
 		v := hops[i]

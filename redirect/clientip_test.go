@@ -64,7 +64,7 @@ func TestClientIPHeaderName(t *testing.T) {
 		}
 		var ctx fasthttp.RequestCtx
 		ctx.Init(&req, &net.TCPAddr{IP: net.ParseIP("10.1.1.1"), Port: 1234}, nil)
-		if got := h.ClientIP(&ctx); got != netip.MustParseAddr(want) {
+		if got := clientIPBoth(t, h, &ctx); got != netip.MustParseAddr(want) {
 			t.Fatalf("unexpected client IP for headers %q; got %s; want %s", headers, got, want)
 		}
 	}
@@ -89,7 +89,7 @@ func TestClientIPHeaderName(t *testing.T) {
 		}
 		var ctx fasthttp.RequestCtx
 		ctx.Init(&req, &net.TCPAddr{IP: net.ParseIP("10.1.1.1"), Port: 1234}, nil)
-		if got := h.ClientIP(&ctx); got != netip.MustParseAddr("203.0.113.9") {
+		if got := clientIPBoth(t, h, &ctx); got != netip.MustParseAddr("203.0.113.9") {
 			t.Fatalf("unexpected client IP for headers %q; got %s; want 203.0.113.9", raw, got)
 		}
 	}
@@ -103,6 +103,18 @@ func TestParseTrustedProxies(t *testing.T) {
 	if _, err := ParseTrustedProxies("10.0.0.0/8,nope"); err == nil {
 		t.Fatalf("unexpected success for a bad CIDR")
 	}
+}
+
+// clientIPBoth returns ctx's client address as ClientIP finds it, after
+// checking that the click's path (scanHeaders, then clientIP) finds the same.
+func clientIPBoth(t testing.TB, h *Handler, ctx *fasthttp.RequestCtx) netip.Addr {
+	t.Helper()
+	a := h.ClientIP(ctx)
+	c := h.scanHeaders(&ctx.Request.Header)
+	if b := h.clientIP(ctx, c.clientIP, c.clientIPLines); b != a {
+		t.Fatalf("the click's client IP %s differs from ClientIP's %s for headers %q", b, a, ctx.Request.Header.RawHeaders())
+	}
+	return a
 }
 
 // clientIPOf returns h's client address for a request from peer with the

@@ -1,9 +1,12 @@
 package redirect
 
 import (
+	"bufio"
 	"bytes"
+	"net"
 	"net/netip"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/clickedge/clickedge/linkcache"
@@ -115,5 +118,60 @@ func FuzzClientIP(f *testing.F) {
 			}
 		}
 		t.Fatalf("unexpected client IP for %q; got %s, which is neither the peer nor in the header", sent, got)
+	})
+}
+
+// FuzzScanHeaders checks the click's one pass over a request's headers
+// against fasthttp's look-ups, for any header block the server accepts: the
+// same referrer, prefetch and client-hint headers, and the same client
+// address as ClientIP, behind a trusted proxy.
+func FuzzScanHeaders(f *testing.F) {
+	for _, s := range []string{
+		"Referer: https://t.co/\r\nX-Forwarded-For: 203.0.113.9\r\n",
+		"referer: a\r\nREFERER: b\r\npurpose: prefetch\r\nsec-purpose: prefetch;prerender\r\n",
+		"X-Forwarded-For: 6.6.6.6\r\nx-forwarded-for: 10.2.2.2, 1.2.3.4\r\nSec-CH-UA: \"HeadlessChrome\";v=\"130\"\r\n",
+		"X-Forwarded-For:\r\nCookie: a=b\r\nUser-Agent: curl/8\r\nContent-Length: 0\r\n",
+	} {
+		f.Add(s)
+	}
+	proxies, err := ParseTrustedProxies("10.0.0.0/8")
+	if err != nil {
+		f.Fatal(err)
+	}
+	h := &Handler{trustedProxies: proxies}
+	h.setClientIPHeader(fasthttp.HeaderXForwardedFor)
+	f.Fuzz(func(t *testing.T, headers string) {
+		var req fasthttp.Request
+		if err := req.Read(bufio.NewReader(strings.NewReader("GET /x HTTP/1.1\r\nHost: e\r\n" + headers + "\r\n"))); err != nil {
+			return
+		}
+		var ctx fasthttp.RequestCtx
+		ctx.Init(&req, &net.TCPAddr{IP: net.ParseIP("10.1.1.1"), Port: 1234}, nil)
+		hdr := &req.Header
+		want := clickHeaders{
+			referer:    hdr.Referer(),
+			purpose:    hdr.Peek("Purpose"),
+			secPurpose: hdr.Peek("Sec-Purpose"),
+			secCHUA:    hdr.Peek("Sec-Ch-Ua"),
+		}
+		got := h.scanHeaders(hdr)
+		for _, c := range []struct {
+			name      string
+			got, want []byte
+		}{
+			{"Referer", got.referer, want.referer},
+			{"Purpose", got.purpose, want.purpose},
+			{"Sec-Purpose", got.secPurpose, want.secPurpose},
+			{"Sec-Ch-Ua", got.secCHUA, want.secCHUA},
+		} {
+			if !bytes.Equal(c.got, c.want) {
+				t.Fatalf("unexpected %s in %q; got %q; want %q", c.name, headers, c.got, c.want)
+			}
+		}
+		n := len(hdr.PeekAll(fasthttp.HeaderXForwardedFor))
+		if lines := got.clientIPLines; (lines == 0) != (n == 0) || lines == 1 && (n != 1 || !bytes.Equal(got.clientIP, hdr.Peek(fasthttp.HeaderXForwardedFor))) {
+			t.Fatalf("unexpected X-Forwarded-For in %q; got %d lines, the first %q; want %d", headers, lines, got.clientIP, n)
+		}
+		clientIPBoth(t, h, &ctx)
 	})
 }

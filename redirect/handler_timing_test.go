@@ -128,3 +128,39 @@ func BenchmarkClientIP(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkScanHeaders is the click's reading of its request headers (the
+// referrer, prefetch and client-hint headers and the client address behind a
+// trusted proxy) in one pass: for the suite's requests (four headers) and
+// for a browser's navigation through a CDN (twenty).
+func BenchmarkScanHeaders(b *testing.B) {
+	h := clientIPHandler(b, "127.0.0.1", fasthttp.HeaderXForwardedFor)
+	for _, bc := range []struct{ name, headers string }{
+		{"suite", "User-Agent: Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1\r\n" +
+			"Referer: https://t.co/\r\nX-Forwarded-For: 203.0.1.2\r\n"},
+		{"browser-cdn", "Connection: keep-alive\r\n" +
+			"sec-ch-ua: \"Chromium\";v=\"130\", \"Google Chrome\";v=\"130\", \"Not?A_Brand\";v=\"99\"\r\nsec-ch-ua-mobile: ?0\r\nsec-ch-ua-platform: \"Windows\"\r\n" +
+			"Upgrade-Insecure-Requests: 1\r\nUser-Agent: Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36\r\n" +
+			"Accept: text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8\r\n" +
+			"Sec-Fetch-Site: cross-site\r\nSec-Fetch-Mode: navigate\r\nSec-Fetch-User: ?1\r\nSec-Fetch-Dest: document\r\n" +
+			"Referer: https://www.google.com/\r\nAccept-Encoding: gzip, deflate, br, zstd\r\nAccept-Language: en-US,en;q=0.9\r\n" +
+			"X-Forwarded-For: 198.51.100.23\r\nX-Forwarded-Proto: https\r\nVia: 1.1 cdn\r\n"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			req := new(fasthttp.Request)
+			if err := req.Read(bufio.NewReader(strings.NewReader("GET /hot?subId1=x HTTP/1.1\r\nHost: go.example.com\r\n" + bc.headers + "\r\n"))); err != nil {
+				b.Fatal(err)
+			}
+			ctx := new(fasthttp.RequestCtx)
+			ctx.Init(req, &net.TCPAddr{IP: net.ParseIP("127.0.0.1"), Port: 1234}, nil)
+			want := h.ClientIP(ctx)
+			b.ReportAllocs()
+			for b.Loop() {
+				c := h.scanHeaders(&ctx.Request.Header)
+				if h.clientIP(ctx, c.clientIP, c.clientIPLines) != want || c.referer == nil {
+					b.Fatal("headers changed")
+				}
+			}
+		})
+	}
+}
