@@ -15,7 +15,8 @@
 #   2. closed loop, wrk (an independent load generator): the same three, in
 #      alternating rounds (the report gives the ratio of the medians);
 #   3. open loop at half the edge's median closed-loop rate, clickbench: the
-#      three;
+#      three, in alternating rounds (the report's table is each target's
+#      round closest to its median p99, and it gives every round's p99);
 #   4. the loss run: LOSS_DURATION at full load on the edge, then every
 #      served click is looked up on the clicks topic (-verify.kafka).
 # It writes OUT/report.md with a latency chart (SVG) and the raw results, and
@@ -23,7 +24,8 @@
 #
 # Usage: bench/run.sh            (from the repository root)
 # Environment (defaults in brackets):
-#   DURATION [20s] the open loop  WARMUP [3s]  CONNECTIONS [64]  LOSS_DURATION [60s]
+#   OPEN_ROUNDS [3] alternating open-loop rounds, DURATION [10s] each
+#   WARMUP [3s]  CONNECTIONS [64]  LOSS_DURATION [60s]
 #   CLOSED_ROUNDS [3] alternating clickbench closed-loop rounds, CLOSED_DURATION [10s] each
 #   LINKS [1000]  ZIPF [1.0]  BOTS [0.1]  SERVER_CPU [0]  LOAD_CPU [1]
 #   OUT [bench/out/<date>]  SKIP_NGINX [0]  SKIP_WRK [0]  SKIP_LOSS [0]
@@ -32,7 +34,8 @@
 #   COMPRESSION [snappy] the edge's -kafka.compression
 set -euo pipefail
 
-DURATION=${DURATION:-20s}
+DURATION=${DURATION:-10s}
+OPEN_ROUNDS=${OPEN_ROUNDS:-3}
 CLOSED_ROUNDS=${CLOSED_ROUNDS:-3}
 CLOSED_DURATION=${CLOSED_DURATION:-10s}
 WARMUP=${WARMUP:-3s}
@@ -51,7 +54,7 @@ WRK_DURATION=${WRK_DURATION:-10s}
 SKIP_LOSS=${SKIP_LOSS:-0}
 COMPRESSION=${COMPRESSION:-snappy}
 
-for n in CLOSED_ROUNDS WRK_ROUNDS; do
+for n in CLOSED_ROUNDS WRK_ROUNDS OPEN_ROUNDS; do
 	[[ ${!n} =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: $n must be a whole number of rounds, at least 1; got '${!n}'" >&2; exit 1; }
 done
 
@@ -183,10 +186,23 @@ pause_rollup
 
 # median: the median of the numbers on stdin.
 median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
-# rounds "N N ...": the rounds' req/s as the report lists them, "N, N, ...".
-rounds() { echo "$1" | awk '{for (k = 1; k <= NF; k++) printf "%s%.0f", (k > 1 ? ", " : ""), $k}'; }
-# rps FILE: the req/s of a clickbench JSON result.
+# rounds "N N ..." [FORMAT]: the rounds' figures as the report lists them,
+# "N, N, ...", each printed with FORMAT (default %.0f).
+rounds() { echo "$1" | awk -v f="${2:-%.0f}" '{for (k = 1; k <= NF; k++) printf "%s" f, (k > 1 ? ", " : ""), $k}'; }
+# rps FILE, p99 FILE: the req/s and the p99 latency (ms) of a clickbench JSON result.
 rps() { awk '/"rps"/ {gsub(/,/, "", $2); print $2; exit}' "$1"; }
+p99() { awk '/"p99_ms"/ {gsub(/,/, "", $2); print $2; exit}' "$1"; }
+# closest VALUES TARGET ROUNDS MEDIAN: the round whose figure in the array
+# named VALUES ("round,target" -> figure) is closest to MEDIAN (the median
+# round itself for an odd number of rounds).
+closest() {
+	local -n v_=$1
+	local best=1 r
+	for r in $(seq "$3"); do
+		if awk -v a="${v_[$r,$2]}" -v b="${v_[$best,$2]}" -v m="$4" 'BEGIN {d = a - m; e = b - m; exit !((d < 0 ? -d : d) < (e < 0 ? -e : e))}'; then best=$r; fi
+	done
+	echo "$best"
+}
 # ratios RPS MED ROUNDS: a line per target after the edge with the ratio of
 # the medians and of every round, from the arrays named RPS ("round,target"
 # -> req/s) and MED (target -> median req/s).
@@ -219,11 +235,7 @@ for i in "${!URLS[@]}"; do
 	all=""
 	for r in $(seq "$CLOSED_ROUNDS"); do all+="${CLOSED_RPS[$r,$i]} "; done
 	CLOSED_MED[i]=$(echo "$all" | median)
-	# The round closest to the median (the median itself for an odd count).
-	best=1
-	for r in $(seq "$CLOSED_ROUNDS"); do
-		if awk -v a="${CLOSED_RPS[$r,$i]}" -v b="${CLOSED_RPS[$best,$i]}" -v m="${CLOSED_MED[i]}" 'BEGIN {d = a - m; e = b - m; exit !((d < 0 ? -d : d) < (e < 0 ? -e : e))}'; then best=$r; fi
-	done
+	best=$(closest CLOSED_RPS "$i" "$CLOSED_ROUNDS" "${CLOSED_MED[i]}")
 	cp "$OUT/closed-$best-$i.json" "$OUT/closed-$i.json"
 	CLOSED_ROWS+=("| ${NAMES[i]} | $(rounds "$all") | $(printf '%.0f' "${CLOSED_MED[i]}") |")
 done
@@ -260,10 +272,27 @@ if [ "$SKIP_WRK" = 0 ] && command -v wrk >/dev/null; then
 	mapfile -t WRK_RATIOS <"$WORK/ratios"
 fi
 
-# Open loop at half of the edge's median closed-loop rate.
+# Open loop at half of the edge's median closed-loop rate, in alternating
+# rounds too: a p99 moves between runs of one server more than its req/s
+# does.
 HALF=$(awk -v m="${CLOSED_MED[0]}" 'BEGIN {printf "%d", m / 2}')
-log "3/4 open loop at $HALF req/s (half the edge's median closed-loop rate), $DURATION each"
-for i in "${!URLS[@]}"; do load "$i" open -duration "$DURATION" -rate "$HALF"; done
+log "3/4 open loop at $HALF req/s (half the edge's median closed-loop rate), $OPEN_ROUNDS alternating rounds of $DURATION each"
+OPEN_ROWS=()
+declare -A OPEN_P99 # "round,target" -> p99 (ms)
+for r in $(seq "$OPEN_ROUNDS"); do
+	for i in "${!URLS[@]}"; do
+		load "$i" "open-$r" -duration "$DURATION" -rate "$HALF"
+		OPEN_P99[$r,$i]=$(p99 "$OUT/open-$r-$i.json")
+	done
+done
+for i in "${!URLS[@]}"; do
+	all=""
+	for r in $(seq "$OPEN_ROUNDS"); do all+="${OPEN_P99[$r,$i]} "; done
+	med=$(echo "$all" | median)
+	best=$(closest OPEN_P99 "$i" "$OPEN_ROUNDS" "$med")
+	cp "$OUT/open-$best-$i.json" "$OUT/open-$i.json"
+	OPEN_ROWS+=("| ${NAMES[i]} | $(rounds "$all" %.2f) | $(printf '%.2f' "$med") |")
+done
 
 LOSS_JSON=""
 if [ "$SKIP_LOSS" = 0 ]; then
@@ -283,7 +312,7 @@ log "writing $OUT/report.md"
 closed=() open=()
 for i in "${!URLS[@]}"; do closed+=("$OUT/closed-$i.json"); open+=("$OUT/open-$i.json"); done
 "$CB" report -out "$WORK/closed.md" -chart closed-latency.svg -title "Closed loop, $CONNECTIONS connections (each target's round closest to its median, of $CLOSED_ROUNDS)" "${closed[@]}"
-"$CB" report -out "$WORK/open.md" -chart open-latency.svg -title "Open loop at $HALF req/s" "${open[@]}"
+"$CB" report -out "$WORK/open.md" -chart open-latency.svg -title "Open loop at $HALF req/s (each target's round closest to its median p99, of $OPEN_ROUNDS)" "${open[@]}"
 mv "$WORK"/*.svg "$OUT/"
 {
 	echo "# clickbench side-by-side run"
@@ -314,6 +343,12 @@ mv "$WORK"/*.svg "$OUT/"
 	fi
 	sed 's/^# /## /' "$WORK/open.md"
 	echo
+	echo "Every round ($OPEN_ROUNDS alternating rounds of $DURATION):"
+	echo
+	echo "| target | p99 per round (ms) | median p99 (ms) |"
+	echo "|---|---|---:|"
+	printf '%s\n' "${OPEN_ROWS[@]}"
+	echo
 	if [ -n "$LOSS_JSON" ] && [ -f "$LOSS_JSON" ]; then
 		"$CB" report -out "$WORK/loss.md" -chart loss-latency.svg -title "Loss run: $LOSS_DURATION at full load" "$LOSS_JSON"
 		mv "$WORK/loss-latency.svg" "$OUT/"
@@ -341,7 +376,7 @@ mv "$WORK"/*.svg "$OUT/"
 		echo
 		echo '```'
 		go tool pprof -top -cum -nodecount=400 "$WORK/clickedge" "$OUT/edge-cpu.pprof" 2>/dev/null |
-			grep -E 'Total samples|Server\).serveConnCounted$|linux.Syscall6$|bufio.\(\*Writer\).Flush$|bufio.\(\*Reader\).fill$|Handler\).HandleRequest$|Handler\).serve$|Handler\).emit$|Handler\).ClientIP$|Classifier\).Classify$|Click\).AppendJSON$|emitter.\(\*Writer\).Emit$|Cache\).Get$|runFlusher$|produce.func1$|batchBuilder\).finish$|kafka-go.\(\*conn\).run$|(lz4.\(\*Writer\)|snappy.\(\*xerialWriter\)).Flush$|deadlineConn\).(Read|Write)$|setDeadlineImpl$|runtime.gcBgMarkWorker$|runtime.mallocgc$|runtime.schedule$' || true
+			grep -E 'Total samples|Server\).serveConnCounted$|linux.Syscall6$|bufio.\(\*Writer\).Flush$|bufio.\(\*Reader\).fill$|Handler\).HandleRequest$|Handler\).serve$|Handler\).emit$|Handler\).(ClientIP|clientIP|scanHeaders)$|Classifier\).Classify$|Click\).AppendJSON(WithLink)?$|emitter.\(\*Writer\).Emit$|Cache\).GetAt?$|runFlusher$|produce.func1$|batchBuilder\).finish$|kafka-go.\(\*conn\).run$|(lz4.\(\*Writer\)|snappy.\(\*xerialWriter\)).Flush$|deadlineConn\).(Read|Write)$|setDeadlineImpl$|runtime.gcBgMarkWorker$|runtime.mallocgc$|runtime.schedule$' || true
 		echo '```'
 		echo
 	fi
