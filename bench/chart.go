@@ -129,6 +129,18 @@ func WriteMarkdown(w io.Writer, title string, reports []*Report, chart string) {
 		}
 	}
 	fmt.Fprintln(w)
+	lag := false
+	for _, rep := range reports {
+		for _, r := range rep.Results {
+			if l := sendLagLine(r); l != "" {
+				fmt.Fprintf(w, "- %s\n", l)
+				lag = true
+			}
+		}
+	}
+	if lag {
+		fmt.Fprintln(w)
+	}
 	// Results of separate runs are compared with the first one.
 	var all []*Result
 	for _, rep := range reports {

@@ -352,6 +352,7 @@ func scanHeader(b []byte) (n int, closes bool) {
 // worker is one connection's loop; it owns its histogram and counters.
 type worker struct {
 	hist     *hdrhistogram.Histogram
+	lag      *hdrhistogram.Histogram // open loop: how late each request left
 	status   map[int]int64
 	errs     map[string]int64
 	errFirst string
@@ -365,6 +366,7 @@ type worker struct {
 func newWorker() *worker {
 	return &worker{
 		hist:   hdrhistogram.New(1, histMaxMicros, histSigFigs),
+		lag:    hdrhistogram.New(1, histMaxMicros, histSigFigs),
 		status: map[int]int64{},
 		errs:   map[string]int64{},
 	}
@@ -498,14 +500,10 @@ func (s *sender) send(sched, t0 time.Time) {
 	}
 	w.measured++
 	w.status[s.resp.StatusCode()]++
-	us := t1.Sub(sched).Microseconds()
-	if us < 1 {
-		us = 1
+	_ = w.hist.RecordValue(clampMicros(t1.Sub(sched), 1))
+	if r.interval > 0 {
+		_ = w.lag.RecordValue(clampMicros(t0.Sub(sched), 0))
 	}
-	if us > histMaxMicros {
-		us = histMaxMicros
-	}
-	_ = w.hist.RecordValue(us)
 	r.done.Add(1)
 }
 
@@ -619,8 +617,15 @@ func (r *runner) startProgress(ctx context.Context) (stop func()) {
 	return func() { close(done); wg.Wait() }
 }
 
+// clampMicros is d in microseconds, at least lo and at most what the
+// histograms hold.
+func clampMicros(d time.Duration, lo int64) int64 {
+	return min(max(d.Microseconds(), lo), histMaxMicros)
+}
+
 func (r *runner) result(workers []*worker) *Result {
 	hist := hdrhistogram.New(1, histMaxMicros, histSigFigs)
+	lag := hdrhistogram.New(1, histMaxMicros, histSigFigs)
 	res := &Result{
 		Name:        r.cfg.Name,
 		Target:      r.cfg.Target,
@@ -637,6 +642,7 @@ func (r *runner) result(workers []*worker) *Result {
 	last := r.warmEnd
 	for _, w := range workers {
 		hist.Merge(w.hist)
+		lag.Merge(w.lag)
 		for code, n := range w.status {
 			res.Status[strconv.Itoa(code)] += n
 		}
@@ -667,5 +673,9 @@ func (r *runner) result(workers []*worker) *Result {
 		res.RPS = float64(res.Requests) / res.Seconds
 	}
 	res.setHistogram(hist)
+	if r.interval > 0 && lag.TotalCount() > 0 {
+		l := latencyOf(lag)
+		res.SendLag = &l
+	}
 	return res
 }

@@ -64,7 +64,7 @@ func TestRunClosedLoop(t *testing.T) {
 	if !(l.P50 > 0 && l.P50 <= l.P90 && l.P90 <= l.P99 && l.P99 <= l.P999 && l.P999 <= l.Max) {
 		t.Fatalf("unexpected latency percentiles: %+v", l)
 	}
-	if res.RPS <= 0 || res.Mode != "closed" || res.RunID != "test-run" || res.Name != "baseline" {
+	if res.RPS <= 0 || res.Mode != "closed" || res.RunID != "test-run" || res.Name != "baseline" || res.SendLag != nil {
 		t.Fatalf("unexpected result: %+v", res)
 	}
 	last := -1.0
@@ -95,6 +95,11 @@ func TestRunOpenLoopSendsTheSchedule(t *testing.T) {
 	}
 	if res.Mode != "open" || res.Rate != 400 {
 		t.Fatalf("unexpected mode %q rate %v", res.Mode, res.Rate)
+	}
+	// A request's send lag is part of its latency, so every percentile of
+	// the lags is at most the latency's.
+	if g, l := res.SendLag, res.Latency; g == nil || g.P50 > l.P50 || g.P99 > l.P99 || g.P999 > l.P999 || g.Max > l.Max || g.Max < g.P99 {
+		t.Fatalf("unexpected send lag %+v for latency %+v", res.SendLag, res.Latency)
 	}
 }
 
@@ -448,6 +453,10 @@ func TestSendDoesNotAllocate(t *testing.T) {
 	}
 	if allocs := testing.AllocsPerRun(200, send); allocs != 0 {
 		t.Fatalf("unexpected allocations per request: %v; want 0", allocs)
+	}
+	r.interval = time.Millisecond // open loop: the send lag is recorded too
+	if allocs := testing.AllocsPerRun(200, send); allocs != 0 || w.lag.TotalCount() == 0 {
+		t.Fatalf("unexpected open-loop allocations per request: %v (%d lags recorded); want 0", allocs, w.lag.TotalCount())
 	}
 	if len(w.errs) != 0 || w.served != w.sent {
 		t.Fatalf("unexpected errors: %v (%s)", w.errs, w.errFirst)

@@ -80,9 +80,19 @@ func TestReportRoundTripAndText(t *testing.T) {
 			t.Fatalf("text report lacks %q:\n%s", want, text.String())
 		}
 	}
+	if strings.Contains(text.String(), "after the schedule") {
+		t.Fatalf("closed-loop text report has a send lag:\n%s", text.String())
+	}
+	// An open-loop result says how late the generator sent.
+	got.Results[1].SendLag = &Latency{P50: 0.01, P99: 0.25, P999: 1.5}
+	text.Reset()
+	got.WriteText(&text)
+	if want := "baseline: sent p50 0.010ms, p99 0.250ms, p99.9 1.500ms after the schedule"; !strings.Contains(text.String(), want) {
+		t.Fatalf("text report lacks %q:\n%s", want, text.String())
+	}
 	var md bytes.Buffer
 	WriteMarkdown(&md, "Run", []*Report{got}, "latency.svg")
-	for _, want := range []string{"# Run", "![latency percentiles](latency.svg)", "| edge <1> |", "| baseline |", "lost **1**"} {
+	for _, want := range []string{"# Run", "![latency percentiles](latency.svg)", "| edge <1> |", "| baseline |", "lost **1**", "- baseline: sent p50 0.010ms, p99 0.250ms"} {
 		if !strings.Contains(md.String(), want) {
 			t.Fatalf("Markdown report lacks %q:\n%s", want, md.String())
 		}

@@ -37,6 +37,11 @@ type Result struct {
 	RPS float64 `json:"rps"`
 	// Latency summarises the measured latencies.
 	Latency Latency `json:"latency"`
+	// SendLag (open loop) summarises how late the load generator sent
+	// each measured request after its scheduled time, which Latency
+	// includes: when it is a large part of Latency, the generator, not
+	// the target, was the limit.
+	SendLag *Latency `json:"send_lag,omitempty"`
 	// Percentiles is the latency distribution for charts.
 	Percentiles []Percentile `json:"percentiles"`
 	// Status counts measured answers by HTTP status code.
@@ -94,15 +99,7 @@ func (r *Result) setHistogram(h *hdrhistogram.Histogram) {
 	if h.TotalCount() == 0 {
 		return
 	}
-	ms := func(us int64) float64 { return float64(us) / 1000 }
-	r.Latency = Latency{
-		Mean: math.Round(h.Mean()) / 1000,
-		P50:  ms(h.ValueAtPercentile(50)),
-		P90:  ms(h.ValueAtPercentile(90)),
-		P99:  ms(h.ValueAtPercentile(99)),
-		P999: ms(h.ValueAtPercentile(99.9)),
-		Max:  ms(h.Max()),
-	}
+	r.Latency = latencyOf(h)
 	total := h.TotalCount()
 	for _, p := range chartPercentiles {
 		// Past the resolution of the sample count the curve is flat: stop
@@ -112,6 +109,31 @@ func (r *Result) setHistogram(h *hdrhistogram.Histogram) {
 		}
 		r.Percentiles = append(r.Percentiles, Percentile{Percentile: p, Ms: ms(h.ValueAtPercentile(p))})
 	}
+}
+
+// latencyOf summarises a histogram of microseconds in milliseconds.
+func latencyOf(h *hdrhistogram.Histogram) Latency {
+	return Latency{
+		Mean: math.Round(h.Mean()) / 1000,
+		P50:  ms(h.ValueAtPercentile(50)),
+		P90:  ms(h.ValueAtPercentile(90)),
+		P99:  ms(h.ValueAtPercentile(99)),
+		P999: ms(h.ValueAtPercentile(99.9)),
+		Max:  ms(h.Max()),
+	}
+}
+
+// ms converts microseconds to milliseconds.
+func ms(us int64) float64 { return float64(us) / 1000 }
+
+// sendLagLine describes an open-loop result's send lag; empty for a closed
+// loop.
+func sendLagLine(r *Result) string {
+	if r.SendLag == nil {
+		return ""
+	}
+	return fmt.Sprintf("%s: sent p50 %s, p99 %s, p99.9 %s after the schedule (the load generator's own lateness, part of the latency)",
+		r.Name, formatMs(r.SendLag.P50), formatMs(r.SendLag.P99), formatMs(r.SendLag.P999))
 }
 
 // ErrorCount is the number of measured requests without an answer.
@@ -199,6 +221,11 @@ func (rep *Report) WriteText(w io.Writer) {
 			formatCount(r.Requests), formatCounts(r.Status), formatCounts(r.Errors))
 	}
 	tw.write(w)
+	for _, r := range rep.Results {
+		if l := sendLagLine(r); l != "" {
+			fmt.Fprintf(w, "%s\n", l)
+		}
+	}
 	for _, r := range rep.Results {
 		if r.FirstError != "" {
 			fmt.Fprintf(w, "%s: first other error: %s\n", r.Name, r.FirstError)
