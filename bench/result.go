@@ -37,10 +37,11 @@ type Result struct {
 	RPS float64 `json:"rps"`
 	// Latency summarises the measured latencies.
 	Latency Latency `json:"latency"`
-	// SendLag (open loop) summarises how late the load generator sent
-	// each measured request after its scheduled time, which Latency
-	// includes: when it is a large part of Latency, the generator, not
-	// the target, was the limit.
+	// SendLag (open loop) summarises how late the load generator took up
+	// each measured request after its scheduled time (it then sends it at
+	// once, after a reconnect if the connection was closed), which
+	// Latency includes: when it is a large part of Latency, the
+	// generator, not the target, was the limit.
 	SendLag *Latency `json:"send_lag,omitempty"`
 	// Percentiles is the latency distribution for charts.
 	Percentiles []Percentile `json:"percentiles"`

@@ -203,6 +203,24 @@ closest() {
 	done
 	echo "$best"
 }
+# summarize VALUES MED ROWS ROUNDS KIND FORMAT: for each target, the median
+# of its rounds' figures in the array named VALUES ("round,target" ->
+# figure) into the array named MED, its round closest to the median copied
+# to OUT/KIND-TARGET.json for the report's table, and a row "| target |
+# rounds | median |" (figures printed with FORMAT) appended to ROWS.
+summarize() {
+	local -n med_=$2 rows_=$3
+	local -n vals_=$1
+	local i r all best
+	for i in "${!URLS[@]}"; do
+		all=""
+		for r in $(seq "$4"); do all+="${vals_[$r,$i]} "; done
+		med_[i]=$(echo "$all" | median)
+		best=$(closest "$1" "$i" "$4" "${med_[i]}")
+		cp "$OUT/$5-$best-$i.json" "$OUT/$5-$i.json"
+		rows_+=("| ${NAMES[i]} | $(rounds "$all" "$6") | $(rounds "${med_[i]}" "$6") |")
+	done
+}
 # ratios RPS MED ROUNDS: a line per target after the edge with the ratio of
 # the medians and of every round, from the arrays named RPS ("round,target"
 # -> req/s) and MED (target -> median req/s).
@@ -231,14 +249,7 @@ for r in $(seq "$CLOSED_ROUNDS"); do
 		CLOSED_RPS[$r,$i]=$(rps "$OUT/closed-$r-$i.json")
 	done
 done
-for i in "${!URLS[@]}"; do
-	all=""
-	for r in $(seq "$CLOSED_ROUNDS"); do all+="${CLOSED_RPS[$r,$i]} "; done
-	CLOSED_MED[i]=$(echo "$all" | median)
-	best=$(closest CLOSED_RPS "$i" "$CLOSED_ROUNDS" "${CLOSED_MED[i]}")
-	cp "$OUT/closed-$best-$i.json" "$OUT/closed-$i.json"
-	CLOSED_ROWS+=("| ${NAMES[i]} | $(rounds "$all") | $(printf '%.0f' "${CLOSED_MED[i]}") |")
-done
+summarize CLOSED_RPS CLOSED_MED CLOSED_ROWS "$CLOSED_ROUNDS" closed %.0f
 # Through a file, so that set -e stops the script if ratios fails.
 ratios CLOSED_RPS CLOSED_MED "$CLOSED_ROUNDS" >"$WORK/ratios"
 mapfile -t CLOSED_RATIOS <"$WORK/ratios"
@@ -266,7 +277,7 @@ if [ "$SKIP_WRK" = 0 ] && command -v wrk >/dev/null; then
 			lats+="${lats:+, }$(awk '/^ +50%/ {p50 = $2} /^ +99%/ {p99 = $2} END {print p50 "/" p99}' "$OUT/wrk-$r-$i.txt")"
 		done
 		WRK_MED[i]=$(echo "$all" | median)
-		WRK_ROWS+=("| ${NAMES[i]} | $(rounds "$all") | $(printf '%.0f' "${WRK_MED[i]}") | $lats |")
+		WRK_ROWS+=("| ${NAMES[i]} | $(rounds "$all") | $(rounds "${WRK_MED[i]}") | $lats |")
 	done
 	ratios WRK_RPS WRK_MED "$WRK_ROUNDS" >"$WORK/ratios"
 	mapfile -t WRK_RATIOS <"$WORK/ratios"
@@ -277,7 +288,7 @@ fi
 # does.
 HALF=$(awk -v m="${CLOSED_MED[0]}" 'BEGIN {printf "%d", m / 2}')
 log "3/4 open loop at $HALF req/s (half the edge's median closed-loop rate), $OPEN_ROUNDS alternating rounds of $DURATION each"
-OPEN_ROWS=()
+OPEN_ROWS=() OPEN_MED=()
 declare -A OPEN_P99 # "round,target" -> p99 (ms)
 for r in $(seq "$OPEN_ROUNDS"); do
 	for i in "${!URLS[@]}"; do
@@ -285,14 +296,7 @@ for r in $(seq "$OPEN_ROUNDS"); do
 		OPEN_P99[$r,$i]=$(p99 "$OUT/open-$r-$i.json")
 	done
 done
-for i in "${!URLS[@]}"; do
-	all=""
-	for r in $(seq "$OPEN_ROUNDS"); do all+="${OPEN_P99[$r,$i]} "; done
-	med=$(echo "$all" | median)
-	best=$(closest OPEN_P99 "$i" "$OPEN_ROUNDS" "$med")
-	cp "$OUT/open-$best-$i.json" "$OUT/open-$i.json"
-	OPEN_ROWS+=("| ${NAMES[i]} | $(rounds "$all" %.2f) | $(printf '%.2f' "$med") |")
-done
+summarize OPEN_P99 OPEN_MED OPEN_ROWS "$OPEN_ROUNDS" open %.2f
 
 LOSS_JSON=""
 if [ "$SKIP_LOSS" = 0 ]; then

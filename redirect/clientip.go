@@ -59,11 +59,16 @@ func (h *Handler) ClientIP(ctx *fasthttp.RequestCtx) netip.Addr {
 	// request (an empty header is an empty slice, not nil;
 	// TestClientIPHeaderName), and only a header that is present is
 	// collected in full.
-	lines := 0
-	if ctx.Request.Header.PeekCanonical(h.clientIPKey) != nil {
-		lines = manyLines
+	return h.clientIP(ctx, nil, h.clientIPHeaderLines(&ctx.Request.Header))
+}
+
+// clientIPHeaderLines is 0 when the request has no client-IP header, else
+// manyLines (one or more, not counted).
+func (h *Handler) clientIPHeaderLines(hdr *fasthttp.RequestHeader) int {
+	if hdr.PeekCanonical(h.clientIPKey) == nil {
+		return 0
 	}
-	return h.clientIP(ctx, nil, lines)
+	return manyLines
 }
 
 // clientIP is ClientIP given how many lines of the client-IP header the

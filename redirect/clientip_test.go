@@ -27,7 +27,7 @@ func TestClientIP(t *testing.T) {
 	h := clientIPHandler(t, "10.0.0.0/8, 192.0.2.7 ,2001:db8::/32", fasthttp.HeaderXForwardedFor)
 	f := func(peer string, xff []string, want string) {
 		t.Helper()
-		got := clientIPOf(h, peer, xff...)
+		got := clientIPOf(t, h, peer, xff...)
 		if got != netip.MustParseAddr(want) {
 			t.Fatalf("unexpected client IP for peer %s, XFF %q; got %s; want %s", peer, xff, got, want)
 		}
@@ -119,12 +119,12 @@ func clientIPBoth(t testing.TB, h *Handler, ctx *fasthttp.RequestCtx) netip.Addr
 
 // clientIPOf returns h's client address for a request from peer with the
 // given X-Forwarded-For headers, in order.
-func clientIPOf(h *Handler, peer string, xff ...string) netip.Addr {
+func clientIPOf(tb testing.TB, h *Handler, peer string, xff ...string) netip.Addr {
 	var req fasthttp.Request
 	for _, v := range xff {
 		req.Header.Add("X-Forwarded-For", v)
 	}
 	var ctx fasthttp.RequestCtx
 	ctx.Init(&req, &net.TCPAddr{IP: net.ParseIP(peer), Port: 1234}, nil)
-	return h.ClientIP(&ctx)
+	return clientIPBoth(tb, h, &ctx)
 }
