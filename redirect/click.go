@@ -60,25 +60,18 @@ func (h *Handler) scanAll(hdr *fasthttp.RequestHeader) clickHeaders {
 	var c clickHeaders
 	ipKey := b2s(h.clientIPKey)
 	for k, v := range hdr.All() {
-		name := b2s(k)
-		if name == ipKey {
-			if c.clientIPLines == 0 {
-				c.clientIP, c.clientIPLines = v, 1
-			} else {
-				c.clientIPLines = manyLines
-			}
-		}
-		switch {
-		case len(name) == 7: // Referer, Purpose
-			switch {
-			case name == fasthttp.HeaderReferer && c.referer == nil:
-				c.referer = v
-			case name == b2s(hdrPurpose) && c.purpose == nil:
-				c.purpose = v
-			}
-		case name == b2s(hdrSecPurpose) && c.secPurpose == nil:
+		switch name := b2s(k); {
+		case name == ipKey && c.clientIPLines == 0:
+			c.clientIP, c.clientIPLines = v, 1
+		case name == ipKey:
+			c.clientIPLines = manyLines
+		case name == fasthttp.HeaderReferer && c.referer == nil:
+			c.referer = v
+		case name == headerPurpose && c.purpose == nil:
+			c.purpose = v
+		case name == headerSecPurpose && c.secPurpose == nil:
 			c.secPurpose = v
-		case name == b2s(hdrSecCHUA) && c.secCHUA == nil:
+		case name == headerSecCHUA && c.secCHUA == nil:
 			c.secCHUA = v
 		}
 	}
@@ -87,11 +80,17 @@ func (h *Handler) scanAll(hdr *fasthttp.RequestHeader) clickHeaders {
 
 // Header names in fasthttp's canonical form, so peeking them skips
 // normalizing the name on every request.
+const (
+	headerPurpose    = "Purpose"
+	headerSecPurpose = "Sec-Purpose"
+	headerSecCHUA    = "Sec-Ch-Ua"
+)
+
 var (
 	hdrCookie     = []byte(fasthttp.HeaderCookie)
-	hdrPurpose    = []byte("Purpose")
-	hdrSecPurpose = []byte("Sec-Purpose")
-	hdrSecCHUA    = []byte("Sec-Ch-Ua")
+	hdrPurpose    = []byte(headerPurpose)
+	hdrSecPurpose = []byte(headerSecPurpose)
+	hdrSecCHUA    = []byte(headerSecCHUA)
 )
 
 // peekHeaders is scanHeaders with a look-up per header.

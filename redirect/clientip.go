@@ -62,10 +62,11 @@ func (h *Handler) ClientIP(ctx *fasthttp.RequestCtx) netip.Addr {
 	return h.clientIP(ctx, nil, h.clientIPHeaderLines(&ctx.Request.Header))
 }
 
-// clientIPHeaderLines is 0 when the request has no client-IP header, else
-// manyLines (one or more, not counted).
+// clientIPHeaderLines is 0 when the request has no client-IP header or no
+// proxy is trusted (the header is then never read), else manyLines (one or
+// more, not counted).
 func (h *Handler) clientIPHeaderLines(hdr *fasthttp.RequestHeader) int {
-	if hdr.PeekCanonical(h.clientIPKey) == nil {
+	if len(h.trustedProxies) == 0 || hdr.PeekCanonical(h.clientIPKey) == nil {
 		return 0
 	}
 	return manyLines

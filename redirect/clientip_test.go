@@ -10,6 +10,19 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
+// wireCtx returns a RequestCtx for "GET path" with the given header lines
+// (each ending in CRLF) after "Host: e", parsed as the server parses a
+// request, from a TCP peer.
+func wireCtx(path, headers, peer string) (*fasthttp.RequestCtx, error) {
+	req := new(fasthttp.Request)
+	if err := req.Read(bufio.NewReader(strings.NewReader("GET " + path + " HTTP/1.1\r\nHost: e\r\n" + headers + "\r\n"))); err != nil {
+		return nil, err
+	}
+	ctx := new(fasthttp.RequestCtx)
+	ctx.Init(req, &net.TCPAddr{IP: net.ParseIP(peer), Port: 1234}, nil)
+	return ctx, nil
+}
+
 // clientIPHandler returns a Handler that trusts proxies (as given to
 // -http.trustedProxies) for the client address in header.
 func clientIPHandler(t testing.TB, proxies, header string) *Handler {
@@ -83,13 +96,11 @@ func TestClientIPHeaderName(t *testing.T) {
 		"CF-Connecting-IP:\r\nCF-CONNECTING-IP: 203.0.113.9\r\n",
 		"Cf-Connecting-Ip: \r\nX-Forwarded-For: 1.2.3.4\r\ncf-connecting-ip: 6.6.6.6, 203.0.113.9\r\n",
 	} {
-		var req fasthttp.Request
-		if err := req.Read(bufio.NewReader(strings.NewReader("GET /x HTTP/1.1\r\nHost: e\r\n" + raw + "\r\n"))); err != nil {
+		ctx, err := wireCtx("/x", raw, "10.1.1.1")
+		if err != nil {
 			t.Fatal(err)
 		}
-		var ctx fasthttp.RequestCtx
-		ctx.Init(&req, &net.TCPAddr{IP: net.ParseIP("10.1.1.1"), Port: 1234}, nil)
-		if got := clientIPBoth(t, h, &ctx); got != netip.MustParseAddr("203.0.113.9") {
+		if got := clientIPBoth(t, h, ctx); got != netip.MustParseAddr("203.0.113.9") {
 			t.Fatalf("unexpected client IP for headers %q; got %s; want 203.0.113.9", raw, got)
 		}
 	}

@@ -1,12 +1,9 @@
 package redirect
 
 import (
-	"bufio"
 	"bytes"
-	"net"
 	"net/netip"
 	"net/url"
-	"strings"
 	"testing"
 
 	"github.com/clickedge/clickedge/linkcache"
@@ -144,13 +141,11 @@ func FuzzScanHeaders(f *testing.F) {
 	h := &Handler{trustedProxies: proxies}
 	h.setClientIPHeader(fasthttp.HeaderXForwardedFor)
 	f.Fuzz(func(t *testing.T, headers string) {
-		var req fasthttp.Request
-		if err := req.Read(bufio.NewReader(strings.NewReader("GET /x HTTP/1.1\r\nHost: e\r\n" + headers + "\r\n"))); err != nil {
+		ctx, err := wireCtx("/x", headers, "10.1.1.1")
+		if err != nil {
 			return
 		}
-		var ctx fasthttp.RequestCtx
-		ctx.Init(&req, &net.TCPAddr{IP: net.ParseIP("10.1.1.1"), Port: 1234}, nil)
-		hdr := &req.Header
+		hdr := &ctx.Request.Header
 		want := clickHeaders{
 			referer:    hdr.Referer(),
 			purpose:    hdr.Peek("Purpose"),
@@ -175,6 +170,6 @@ func FuzzScanHeaders(f *testing.F) {
 		if lines := got.clientIPLines; lines != min(n, manyLines) || n > 0 && !bytes.Equal(got.clientIP, hdr.Peek(fasthttp.HeaderXForwardedFor)) {
 			t.Fatalf("unexpected X-Forwarded-For in %q; got %d lines, the first %q; want %d", headers, lines, got.clientIP, n)
 		}
-		clientIPBoth(t, h, &ctx)
+		clientIPBoth(t, h, ctx)
 	})
 }

@@ -1,12 +1,9 @@
 package redirect
 
 import (
-	"bufio"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/netip"
-	"strings"
 	"testing"
 
 	"github.com/valyala/fasthttp"
@@ -107,12 +104,10 @@ func BenchmarkClientIP(b *testing.B) {
 				if bc.xff != nil {
 					headers += "X-Forwarded-For: " + bc.xff[i] + "\r\n"
 				}
-				req := new(fasthttp.Request)
-				if err := req.Read(bufio.NewReader(strings.NewReader("GET /x HTTP/1.1\r\nHost: e\r\n" + headers + "\r\n"))); err != nil {
+				ctx, err := wireCtx("/x", headers, "127.0.0.1")
+				if err != nil {
 					b.Fatal(err)
 				}
-				ctx := new(fasthttp.RequestCtx)
-				ctx.Init(req, &net.TCPAddr{IP: net.ParseIP("127.0.0.1"), Port: 1234}, nil)
 				ctxs, want = append(ctxs, ctx), append(want, h.ClientIP(ctx))
 			}
 			b.ReportAllocs()
@@ -147,12 +142,10 @@ func BenchmarkScanHeaders(b *testing.B) {
 			"X-Forwarded-For: 198.51.100.23\r\nX-Forwarded-Proto: https\r\nVia: 1.1 cdn\r\n"},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			req := new(fasthttp.Request)
-			if err := req.Read(bufio.NewReader(strings.NewReader("GET /hot?subId1=x HTTP/1.1\r\nHost: go.example.com\r\n" + bc.headers + "\r\n"))); err != nil {
+			ctx, err := wireCtx("/hot?subId1=x", bc.headers, "127.0.0.1")
+			if err != nil {
 				b.Fatal(err)
 			}
-			ctx := new(fasthttp.RequestCtx)
-			ctx.Init(req, &net.TCPAddr{IP: net.ParseIP("127.0.0.1"), Port: 1234}, nil)
 			want := h.ClientIP(ctx)
 			b.ReportAllocs()
 			for b.Loop() {
